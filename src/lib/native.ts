@@ -1,0 +1,31 @@
+/**
+ * native: the POSIX calls Node does not expose (flock, pipe, mkfifo, setsid,
+ * rlimits, fd flags, dup2), from the small addon in src/native/sys.c, built
+ * by `npm run build` against the pinned runtime's headers. Errors thrown carry
+ * `.code` (errno name) and `.errno`, so errstr() prints DJB's phrase.
+ */
+import { createRequire } from 'node:module';
+
+export interface Sys {
+  flock(fd: number, op: number): void;
+  pipe(): [number, number];
+  mkfifo(path: string, mode: number): void;
+  setsid(): number;
+  /** [soft, hard]; -1 = RLIM_INFINITY */
+  getrlimit(resource: number): [number, number];
+  setrlimit(resource: number, soft: number, hard: number): void;
+  cloexec(fd: number, on: boolean): void;
+  nonblock(fd: number, on: boolean): void;
+  dup2(from: number, to: number): void;
+  close(fd: number): void;
+  rlimitNames: Record<'AS' | 'CORE' | 'DATA' | 'FSIZE' | 'MEMLOCK' | 'NOFILE' | 'NPROC' | 'RSS' | 'STACK' | 'CPU', number>;
+}
+
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+const require = createRequire(import.meta.url);
+/** The addon; path is relative to dist/src/lib/native.js. */
+export const sys: Sys = require('../../../src/native/build/Release/sys.node') as Sys;

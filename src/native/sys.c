@@ -1,0 +1,218 @@
+/*
+ * sys.c: the few POSIX calls Node.js does not expose, for daemontools and
+ * ucspi-tcp semantics (flock, pipe, mkfifo, setsid, rlimits, fd flags, dup2,
+ * uid/gid lookups stay in Node). Each function throws an Error whose .code is
+ * the errno name (e.g. "EAGAIN") and .errno the positive errno value, so
+ * callers can print DJB's error texts (src/lib/errstr.ts).
+ *
+ * Exports (all synchronous):
+ *   flock(fd, op)            op: LOCK_SH=1 LOCK_EX=2 LOCK_NB=4 LOCK_UN=8
+ *   pipe() -> [r, w]         both ends O_CLOEXEC
+ *   mkfifo(path, mode)
+ *   setsid() -> sid
+ *   getrlimit(res) -> [soft, hard]   numbers; RLIM_INFINITY as -1
+ *   setrlimit(res, soft, hard)       -1 means RLIM_INFINITY
+ *   cloexec(fd, on)          set or clear FD_CLOEXEC
+ *   nonblock(fd, on)         set or clear O_NONBLOCK
+ *   dup2(from, to)
+ *   close(fd)
+ *   rlimitNames -> {AS, CORE, DATA, FSIZE, MEMLOCK, NOFILE, NPROC, RSS, STACK, CPU}
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+static const char *errname(int e) {
+  switch (e) {
+#define E(x) case x: return #x;
+    E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(ENXIO) E(EBADF) E(EAGAIN)
+    E(ENOMEM) E(EACCES) E(EFAULT) E(EBUSY) E(EEXIST) E(ENOTDIR) E(EISDIR)
+    E(EINVAL) E(ENFILE) E(EMFILE) E(ENOSPC) E(EROFS) E(EPIPE) E(ENOLCK)
+    E(ENAMETOOLONG) E(ELOOP) E(EDQUOT) E(ENOSYS)
+#undef E
+    default: return "EUNKNOWN";
+  }
+}
+
+static napi_value fail(napi_env env, const char *call) {
+  int e = errno;
+  napi_value msg, code, err, num;
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s: %s", call, strerror(e));
+  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &msg);
+  napi_create_string_utf8(env, errname(e), NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, msg, &err);
+  napi_create_int32(env, e, &num);
+  napi_set_named_property(env, err, "errno", num);
+  napi_throw(env, err);
+  return NULL;
+}
+
+static int args(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  size_t got = n;
+  napi_get_cb_info(env, info, &got, argv, NULL, NULL);
+  if (got < n) {
+    napi_throw_type_error(env, NULL, "not enough arguments");
+    return 0;
+  }
+  return 1;
+}
+
+static int32_t i32(napi_env env, napi_value v) {
+  int32_t x = 0;
+  napi_get_value_int32(env, v, &x);
+  return x;
+}
+
+static napi_value num(napi_env env, double d) {
+  napi_value v;
+  napi_create_double(env, d, &v);
+  return v;
+}
+
+static napi_value undef(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+static napi_value js_flock(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  if (!args(env, info, 2, a)) return NULL;
+  if (flock(i32(env, a[0]), i32(env, a[1])) == -1) return fail(env, "flock");
+  return undef(env);
+}
+
+static napi_value js_pipe(napi_env env, napi_callback_info info) {
+  int fd[2];
+  napi_value arr;
+  (void)info;
+  if (pipe2(fd, O_CLOEXEC) == -1) return fail(env, "pipe");
+  napi_create_array_with_length(env, 2, &arr);
+  napi_set_element(env, arr, 0, num(env, fd[0]));
+  napi_set_element(env, arr, 1, num(env, fd[1]));
+  return arr;
+}
+
+static napi_value js_mkfifo(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  char path[4096];
+  size_t len;
+  if (!args(env, info, 2, a)) return NULL;
+  if (napi_get_value_string_utf8(env, a[0], path, sizeof path, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "path must be a string");
+    return NULL;
+  }
+  if (mkfifo(path, (mode_t)i32(env, a[1])) == -1) return fail(env, "mkfifo");
+  return undef(env);
+}
+
+static napi_value js_setsid(napi_env env, napi_callback_info info) {
+  pid_t s;
+  (void)info;
+  s = setsid();
+  if (s == -1) return fail(env, "setsid");
+  return num(env, s);
+}
+
+static double lim(rlim_t r) { return r == RLIM_INFINITY ? -1 : (double)r; }
+static rlim_t unlim(double d) { return d < 0 ? RLIM_INFINITY : (rlim_t)d; }
+
+static napi_value js_getrlimit(napi_env env, napi_callback_info info) {
+  napi_value a[1], arr;
+  struct rlimit r;
+  if (!args(env, info, 1, a)) return NULL;
+  if (getrlimit(i32(env, a[0]), &r) == -1) return fail(env, "getrlimit");
+  napi_create_array_with_length(env, 2, &arr);
+  napi_set_element(env, arr, 0, num(env, lim(r.rlim_cur)));
+  napi_set_element(env, arr, 1, num(env, lim(r.rlim_max)));
+  return arr;
+}
+
+static napi_value js_setrlimit(napi_env env, napi_callback_info info) {
+  napi_value a[3];
+  struct rlimit r;
+  double s, h;
+  if (!args(env, info, 3, a)) return NULL;
+  napi_get_value_double(env, a[1], &s);
+  napi_get_value_double(env, a[2], &h);
+  r.rlim_cur = unlim(s);
+  r.rlim_max = unlim(h);
+  if (setrlimit(i32(env, a[0]), &r) == -1) return fail(env, "setrlimit");
+  return undef(env);
+}
+
+static napi_value js_cloexec(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  bool on;
+  int fd, fl;
+  if (!args(env, info, 2, a)) return NULL;
+  fd = i32(env, a[0]);
+  napi_get_value_bool(env, a[1], &on);
+  fl = fcntl(fd, F_GETFD);
+  if (fl == -1) return fail(env, "fcntl");
+  if (fcntl(fd, F_SETFD, on ? (fl | FD_CLOEXEC) : (fl & ~FD_CLOEXEC)) == -1) return fail(env, "fcntl");
+  return undef(env);
+}
+
+static napi_value js_nonblock(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  bool on;
+  int fd, fl;
+  if (!args(env, info, 2, a)) return NULL;
+  fd = i32(env, a[0]);
+  napi_get_value_bool(env, a[1], &on);
+  fl = fcntl(fd, F_GETFL);
+  if (fl == -1) return fail(env, "fcntl");
+  if (fcntl(fd, F_SETFL, on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK)) == -1) return fail(env, "fcntl");
+  return undef(env);
+}
+
+static napi_value js_dup2(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  if (!args(env, info, 2, a)) return NULL;
+  if (dup2(i32(env, a[0]), i32(env, a[1])) == -1) return fail(env, "dup2");
+  return undef(env);
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  if (!args(env, info, 1, a)) return NULL;
+  if (close(i32(env, a[0])) == -1) return fail(env, "close");
+  return undef(env);
+}
+
+static void put(napi_env env, napi_value obj, const char *name, napi_callback cb) {
+  napi_value fn;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
+  napi_set_named_property(env, obj, name, fn);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value names;
+  put(env, exports, "flock", js_flock);
+  put(env, exports, "pipe", js_pipe);
+  put(env, exports, "mkfifo", js_mkfifo);
+  put(env, exports, "setsid", js_setsid);
+  put(env, exports, "getrlimit", js_getrlimit);
+  put(env, exports, "setrlimit", js_setrlimit);
+  put(env, exports, "cloexec", js_cloexec);
+  put(env, exports, "nonblock", js_nonblock);
+  put(env, exports, "dup2", js_dup2);
+  put(env, exports, "close", js_close);
+  napi_create_object(env, &names);
+#define R(x) napi_set_named_property(env, names, #x, num(env, RLIMIT_##x));
+  R(AS) R(CORE) R(DATA) R(FSIZE) R(MEMLOCK) R(NOFILE) R(NPROC) R(RSS) R(STACK) R(CPU)
+#undef R
+  napi_set_named_property(env, exports, "rlimitNames", names);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

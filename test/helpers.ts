@@ -1,0 +1,50 @@
+/**
+ * Shared test helpers: paths of the checkout, our launchers and Debian's
+ * originals, temporary directories that are removed after the test file, and
+ * a skip reason when an oracle is not installed.
+ */
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir as osTmp } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The pinned Node binary. */
+export const NODE = `${ROOT}/node_modules/node/bin/node`;
+
+/** Path of our launcher bin/NAME. */
+export function ours(name: string): string {
+  return `${ROOT}/bin/${name}`;
+}
+
+/** Path of Debian's original (/usr/bin/NAME), or undefined when not installed. */
+export function theirs(name: string): string | undefined {
+  for (const d of ['/usr/bin', '/usr/sbin', '/bin', '/sbin']) if (existsSync(`${d}/${name}`)) return `${d}/${name}`;
+  return undefined;
+}
+
+/** True when running as root (tests needing uid changes skip otherwise). */
+export const isRoot = process.getuid?.() === 0;
+
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory, removed after the test file. */
+export function tmpdir(prefix = 'qmt-'): string {
+  const d = mkdtempSync(`${osTmp()}/${prefix}`);
+  made.push(d);
+  return d;
+}
+
+/** Wait until pred() is true, polling every `every` ms, failing after `ms`. */
+export async function until(pred: () => boolean | Promise<boolean>, ms = 5000, every = 20): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await pred()) return;
+    if (Date.now() > end) throw new Error('timed out waiting for condition');
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
