@@ -18,6 +18,8 @@ export interface Sys {
   nonblock(fd: number, on: boolean): void;
   dup2(from: number, to: number): void;
   close(fd: number): void;
+  /** gettimeofday(2): [seconds, microseconds] since the Unix epoch */
+  timeofday(): [number, number];
   rlimitNames: Record<'AS' | 'CORE' | 'DATA' | 'FSIZE' | 'MEMLOCK' | 'NOFILE' | 'NPROC' | 'RSS' | 'STACK' | 'CPU', number>;
 }
 

@@ -16,16 +16,19 @@
  *   nonblock(fd, on)         set or clear O_NONBLOCK
  *   dup2(from, to)
  *   close(fd)
+ *   timeofday() -> [sec, usec]   gettimeofday(2), for TAI64N labels
  *   rlimitNames -> {AS, CORE, DATA, FSIZE, MEMLOCK, NOFILE, NPROC, RSS, STACK, CPU}
  */
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -189,6 +192,17 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+static napi_value js_timeofday(napi_env env, napi_callback_info info) {
+  struct timeval tv;
+  napi_value arr;
+  (void)info;
+  if (gettimeofday(&tv, NULL) == -1) return fail(env, "gettimeofday");
+  napi_create_array_with_length(env, 2, &arr);
+  napi_set_element(env, arr, 0, num(env, (double)tv.tv_sec));
+  napi_set_element(env, arr, 1, num(env, (double)tv.tv_usec));
+  return arr;
+}
+
 static void put(napi_env env, napi_value obj, const char *name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
@@ -207,6 +221,7 @@ static napi_value init(napi_env env, napi_value exports) {
   put(env, exports, "nonblock", js_nonblock);
   put(env, exports, "dup2", js_dup2);
   put(env, exports, "close", js_close);
+  put(env, exports, "timeofday", js_timeofday);
   napi_create_object(env, &names);
 #define R(x) napi_set_named_property(env, names, #x, num(env, RLIMIT_##x));
   R(AS) R(CORE) R(DATA) R(FSIZE) R(MEMLOCK) R(NOFILE) R(NPROC) R(RSS) R(STACK) R(CPU)
