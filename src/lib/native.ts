@@ -5,6 +5,7 @@
  * `.code` (errno name) and `.errno`, so errstr() prints DJB's phrase.
  */
 import { createRequire } from 'node:module';
+import { ROOT } from './root.ts';
 
 export interface Sys {
   flock(fd: number, op: number): void;
@@ -29,5 +30,5 @@ export const LOCK_NB = 4;
 export const LOCK_UN = 8;
 
 const require = createRequire(import.meta.url);
-/** The addon; path is relative to dist/src/lib/native.js. */
-export const sys: Sys = require('../../../src/native/build/Release/sys.node') as Sys;
+/** The addon, built into src/native/build by `npm run build:native`. */
+export const sys: Sys = require(`${ROOT}/src/native/build/Release/sys.node`) as Sys;
