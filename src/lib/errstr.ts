@@ -9,6 +9,8 @@ const PHRASES: Record<string, string> = {
   ENOMEM: 'out of memory',
   ENOENT: 'file does not exist',
   ETXTBSY: 'text busy',
+  E2BIG: 'argument list too long',
+  ENOEXEC: 'exec format error',
   EIO: 'input/output error',
   EEXIST: 'file already exists',
   ETIMEDOUT: 'timed out',

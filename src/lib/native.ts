@@ -21,6 +21,12 @@ export interface Sys {
   close(fd: number): void;
   /** gettimeofday(2): [seconds, microseconds] since the Unix epoch */
   timeofday(): [number, number];
+  /**
+   * execve(2): replace the process image (same pid). SIGPIPE and SIGXFSZ,
+   * which Node ignores, are reset to default for the new program. Returns
+   * only by throwing (`.code` = errno name) when the exec fails.
+   */
+  execve(path: string, argv: string[], envp: string[]): never;
   rlimitNames: Record<'AS' | 'CORE' | 'DATA' | 'FSIZE' | 'MEMLOCK' | 'NOFILE' | 'NPROC' | 'RSS' | 'STACK' | 'CPU', number>;
 }
 

@@ -17,12 +17,19 @@
  *   dup2(from, to)
  *   close(fd)
  *   timeofday() -> [sec, usec]   gettimeofday(2), for TAI64N labels
+ *   execve(path, argv, envp)  execve(2) as process.execve does it (fds 0-2
+ *                            lose FD_CLOEXEC, which Node sets) plus SIGPIPE/
+ *                            SIGXFSZ back to SIG_DFL (Node ignores them);
+ *                            returns only by throwing, where process.execve
+ *                            aborts the process on failure
  *   rlimitNames -> {AS, CORE, DATA, FSIZE, MEMLOCK, NOFILE, NPROC, RSS, STACK, CPU}
  */
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -39,6 +46,7 @@ static const char *errname(int e) {
     E(ENOMEM) E(EACCES) E(EFAULT) E(EBUSY) E(EEXIST) E(ENOTDIR) E(EISDIR)
     E(EINVAL) E(ENFILE) E(EMFILE) E(ENOSPC) E(EROFS) E(EPIPE) E(ENOLCK)
     E(ENAMETOOLONG) E(ELOOP) E(EDQUOT) E(ENOSYS)
+    E(ENOEXEC) E(E2BIG) E(ETXTBSY) E(ELIBBAD)
 #undef E
     default: return "EUNKNOWN";
   }
@@ -203,6 +211,76 @@ static napi_value js_timeofday(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/* A JS array of strings as a NULL-terminated, malloc'ed vector (NULL on error). */
+static char **strv(napi_env env, napi_value arr) {
+  uint32_t n, i;
+  char **v;
+  if (napi_get_array_length(env, arr, &n) != napi_ok) return NULL;
+  v = calloc((size_t)n + 1, sizeof *v);
+  if (!v) return NULL;
+  for (i = 0; i < n; i++) {
+    napi_value e;
+    size_t len;
+    napi_get_element(env, arr, i, &e);
+    if (napi_get_value_string_utf8(env, e, NULL, 0, &len) != napi_ok) break;
+    v[i] = malloc(len + 1);
+    if (!v[i]) break;
+    napi_get_value_string_utf8(env, e, v[i], len + 1, &len);
+  }
+  if (i < n) {
+    while (i > 0) free(v[--i]);
+    free(v);
+    return NULL;
+  }
+  return v;
+}
+
+static void strvfree(char **v) {
+  char **p;
+  if (!v) return;
+  for (p = v; *p; p++) free(*p);
+  free(v);
+}
+
+static napi_value js_execve(napi_env env, napi_callback_info info) {
+  napi_value a[3];
+  char path[4096];
+  size_t len;
+  char **av, **ev;
+  struct sigaction dfl, opipe, oxfsz;
+  int e;
+  if (!args(env, info, 3, a)) return NULL;
+  if (napi_get_value_string_utf8(env, a[0], path, sizeof path, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "path must be a string");
+    return NULL;
+  }
+  av = strv(env, a[1]);
+  ev = strv(env, a[2]);
+  if (!av || !ev) {
+    strvfree(av);
+    strvfree(ev);
+    napi_throw_type_error(env, NULL, "argv and envp must be arrays of strings");
+    return NULL;
+  }
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(SIGPIPE, &dfl, &opipe);
+  sigaction(SIGXFSZ, &dfl, &oxfsz);
+  for (e = 0; e < 3; e++) {
+    int fl = fcntl(e, F_GETFD);
+    if (fl != -1) fcntl(e, F_SETFD, fl & ~FD_CLOEXEC);
+  }
+  execve(path, av, ev);
+  e = errno;
+  sigaction(SIGPIPE, &opipe, NULL);
+  sigaction(SIGXFSZ, &oxfsz, NULL);
+  strvfree(av);
+  strvfree(ev);
+  errno = e;
+  return fail(env, "execve");
+}
+
 static void put(napi_env env, napi_value obj, const char *name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
@@ -222,6 +300,7 @@ static napi_value init(napi_env env, napi_value exports) {
   put(env, exports, "dup2", js_dup2);
   put(env, exports, "close", js_close);
   put(env, exports, "timeofday", js_timeofday);
+  put(env, exports, "execve", js_execve);
   napi_create_object(env, &names);
 #define R(x) napi_set_named_property(env, names, #x, num(env, RLIMIT_##x));
   R(AS) R(CORE) R(DATA) R(FSIZE) R(MEMLOCK) R(NOFILE) R(NPROC) R(RSS) R(STACK) R(CPU)
