@@ -1,0 +1,434 @@
+/**
+ * cdb: D. J. Bernstein's constant database (cdb(5); ../shared/FORMATS.md
+ * section 6), the on-disk format of tcprules' rules.cdb and qmail's users/cdb.
+ *
+ * File layout (all integers little-endian uint32):
+ *   - 2048-byte header: 256 x (table position, slot count)
+ *   - records from offset 2048 in insertion order: keylen, datalen, key, data
+ *   - 256 hash tables, bucket order; bucket i holds the records whose hash h
+ *     has h & 255 == i, in 2 x count slots of (hash, record position), a
+ *     record placed at slot (h >>> 8) % slots, probing forward (wrapping) to
+ *     the first empty (0,0) slot, records taken in insertion order.
+ *   - hash: h = 5381; for each byte b: h = ((h << 5) + h) ^ b (mod 2^32).
+ * Repeated keys are kept, in insertion order. The output of CdbWriter is
+ * byte-identical to ucspi-tcp's cdb_make (tcprules, cdbmake) and tinycdb's
+ * `cdb -c` for the same record sequence (test/cdb.test.ts compares bytes).
+ *
+ * Public API:
+ *   cdbHash(key)                      the cdb hash of a key (uint32)
+ *   new CdbWriter(fd) / .add / .finish  stream records into an open file
+ *   cdbBuild(records)                 the whole file as a Buffer (in memory)
+ *   cdbWriteAtomic(path, tmp, fill)   tmp file, fsync, rename: all-or-nothing
+ *   Cdb.open(path) / Cdb.load(path) / Cdb.fromBuffer(buf)
+ *   cdb.get(key) / .getAll(key) / .entries() / .close()
+ *
+ * Reading: Node has no mmap. Cdb.open() keeps the file descriptor and reads
+ * only what a lookup touches with pread (8 bytes of header, a few 8-byte
+ * slots, the candidate records): constant memory and a few microseconds per
+ * lookup however large the file, and the open descriptor keeps seeing the
+ * same file even when tcprules renames a new one over it (as the C readers
+ * do). Cdb.load() reads the whole file once (one syscall; best when many
+ * lookups are made, e.g. a dump). Use open() per connection in servers.
+ *
+ * Errors: a file shorter than its header, or any pointer/length that points
+ * outside the file (table, slot, record, key or data), makes a lookup throw
+ * an Error with code 'EPROTO' (errstr: "protocol error") instead of giving a
+ * wrong answer, as cdb_read() does in the C readers. System errors (ENOENT,
+ * EACCES, EIO...) are thrown as Node raised them, with their .code.
+ */
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, readFileSync, writeSync, constants } from 'node:fs';
+
+/** Size of the fixed header: 256 (position, length) pairs. */
+export const CDB_HEADER = 2048;
+
+const MAX32 = 0xffffffff;
+
+/** An Error carrying an errno-style code, so errstr() prints DJB's phrase. */
+function codeError(code: string, message: string): NodeJS.ErrnoException {
+  const e = new Error(message) as NodeJS.ErrnoException;
+  e.code = code;
+  return e;
+}
+
+function protoError(what: string): NodeJS.ErrnoException {
+  return codeError('EPROTO', `cdb: protocol error: ${what}`);
+}
+
+function toBuf(b: Buffer | string): Buffer {
+  return typeof b === 'string' ? Buffer.from(b) : b;
+}
+
+/** The cdb hash of key (uint32): h = 5381; h = ((h << 5) + h) ^ byte. */
+export function cdbHash(key: Buffer | string): number {
+  const k = toBuf(key);
+  let h = 5381;
+  for (let i = 0; i < k.length; i++) h = (((h << 5) + h) ^ k[i]) >>> 0;
+  return h;
+}
+
+/** Write all of buf at file position pos (null: current position), retrying short writes. */
+function pwriteAll(fd: number, buf: Buffer, pos: number | null): void {
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off, pos === null ? null : pos + off);
+}
+
+/** Where a CdbWriter puts its bytes: appended in order, then the header at offset 0. */
+interface Sink {
+  append(b: Buffer): void;
+  header(b: Buffer): void;
+}
+
+function fdSink(fd: number): Sink {
+  return { append: (b) => pwriteAll(fd, b, null), header: (b) => pwriteAll(fd, b, 0) };
+}
+
+/**
+ * CdbWriter: builds a cdb file in an open, empty, writable file descriptor
+ * (as cdb_make_start/add/finish do). add() appends records through a 64 KiB
+ * buffer; finish() writes the hash tables, then the header at offset 0. The
+ * caller owns fd: fsync, close and rename are its job (see cdbWriteAtomic).
+ * Throws the write error (e.g. ENOSPC) as Node raised it; ENOMEM if the file
+ * would exceed 4 GiB (the format's 32-bit positions, as cdb_make's posplus).
+ */
+export class CdbWriter {
+  private readonly sink: Sink;
+  private pos = CDB_HEADER;
+  private readonly buf = Buffer.allocUnsafe(65536);
+  private used = 0;
+  private hashes = new Uint32Array(1024);
+  private positions = new Uint32Array(1024);
+  private count = 0;
+  private finished = false;
+
+  /** fd: a file opened for writing, positioned at its (empty) start. */
+  constructor(fd: number | Sink) {
+    this.sink = typeof fd === 'number' ? fdSink(fd) : fd;
+    // The header is written last; reserve its space now (cdb_make_start seeks past it).
+    this.emit(Buffer.alloc(CDB_HEADER));
+  }
+
+  /** Number of records added so far. */
+  get records(): number {
+    return this.count;
+  }
+
+  private emit(b: Buffer): void {
+    if (b.length > this.buf.length - this.used) {
+      this.flush();
+      if (b.length > this.buf.length) {
+        this.sink.append(b);
+        return;
+      }
+    }
+    b.copy(this.buf, this.used);
+    this.used += b.length;
+  }
+
+  private flush(): void {
+    if (this.used > 0) this.sink.append(Buffer.from(this.buf.subarray(0, this.used)));
+    this.used = 0;
+  }
+
+  private advance(n: number): void {
+    if (this.pos + n > MAX32) throw codeError('ENOMEM', 'cdb: file would exceed 4 GiB');
+    this.pos += n;
+  }
+
+  /** Append one record (key and data: bytes, or strings taken as UTF-8). */
+  add(key: Buffer | string, data: Buffer | string): void {
+    if (this.finished) throw new Error('cdb: add after finish');
+    const k = toBuf(key);
+    const d = toBuf(data);
+    const at = this.pos;
+    this.advance(8 + k.length + d.length);
+    if (this.count === this.hashes.length) {
+      const h = new Uint32Array(this.count * 2);
+      h.set(this.hashes);
+      this.hashes = h;
+      const p = new Uint32Array(this.count * 2);
+      p.set(this.positions);
+      this.positions = p;
+    }
+    this.hashes[this.count] = cdbHash(k);
+    this.positions[this.count] = at;
+    this.count++;
+    const head = Buffer.allocUnsafe(8);
+    head.writeUInt32LE(k.length, 0);
+    head.writeUInt32LE(d.length, 4);
+    this.emit(head);
+    this.emit(k);
+    this.emit(d);
+  }
+
+  /** Write the hash tables and the header. The writer cannot be used after. */
+  finish(): void {
+    if (this.finished) throw new Error('cdb: finish called twice');
+    this.finished = true;
+    const n = this.count;
+    // Group record indexes by bucket, keeping insertion order inside each bucket.
+    const counts = new Uint32Array(256);
+    for (let i = 0; i < n; i++) counts[this.hashes[i] & 255]++;
+    const start = new Uint32Array(257);
+    for (let b = 0; b < 256; b++) start[b + 1] = start[b] + counts[b];
+    const fill = start.slice(0, 256);
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[fill[this.hashes[i] & 255]++] = i;
+
+    const header = Buffer.alloc(CDB_HEADER);
+    for (let b = 0; b < 256; b++) {
+      const slots = counts[b] * 2;
+      header.writeUInt32LE(this.pos, b * 8);
+      header.writeUInt32LE(slots, b * 8 + 4);
+      if (slots === 0) continue;
+      const t = Buffer.alloc(slots * 8);
+      for (let j = start[b]; j < start[b + 1]; j++) {
+        const i = order[j];
+        const h = this.hashes[i];
+        let where = (h >>> 8) % slots;
+        // an empty slot has record position 0 (records start at 2048)
+        while (t.readUInt32LE(where * 8 + 4) !== 0) if (++where === slots) where = 0;
+        t.writeUInt32LE(h, where * 8);
+        t.writeUInt32LE(this.positions[i], where * 8 + 4);
+      }
+      this.advance(slots * 8);
+      this.emit(t);
+    }
+    this.flush();
+    this.sink.header(header);
+  }
+}
+
+/**
+ * The complete cdb file for records (in this order, repeats kept), built in
+ * memory. Same bytes as CdbWriter on a file.
+ */
+export function cdbBuild(records: Iterable<readonly [Buffer | string, Buffer | string]>): Buffer {
+  const chunks: Buffer[] = [];
+  const w = new CdbWriter({ append: (b) => chunks.push(b), header: (h) => (chunks[0] = Buffer.concat([h, chunks[0].subarray(h.length)])) });
+  for (const [k, d] of records) w.add(k, d);
+  w.finish();
+  return Buffer.concat(chunks);
+}
+
+/** Which step of cdbWriteAtomic failed (for `unable to create/write/move` messages). */
+export type CdbStage = 'create' | 'write' | 'rename';
+
+/** Error from cdbWriteAtomic: the failed stage plus the system error (its .code copied). */
+export class CdbWriteError extends Error {
+  readonly stage: CdbStage;
+  readonly code: string | undefined;
+  readonly error: unknown;
+  constructor(stage: CdbStage, error: unknown) {
+    super(`cdb: ${stage} failed: ${error instanceof Error ? error.message : String(error)}`);
+    this.stage = stage;
+    this.error = error;
+    this.code = (error as NodeJS.ErrnoException | undefined)?.code;
+  }
+}
+
+/**
+ * Build a cdb atomically, as tcprules and qmail-newu do: create tmp
+ * (O_WRONLY|O_CREAT|O_TRUNC, mode 0644 & ~umask, DJB's open_trunc), call
+ * fill(add) which adds the records in order, then finish, fsync, close and
+ * rename(tmp, path): readers see either the old file or the complete new one.
+ * Errors: a failing step throws CdbWriteError with stage 'create' (open tmp),
+ * 'write' (add/finish/fsync/close) or 'rename'; the tmp file is left in place
+ * as the originals leave it. Anything fill throws itself (a parse error, an
+ * input read error) passes through unchanged after the fd is closed.
+ */
+export function cdbWriteAtomic(
+  path: string,
+  tmp: string,
+  fill: (add: (key: Buffer | string, data: Buffer | string) => void) => void,
+): void {
+  let fd: number;
+  try {
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
+  } catch (e) {
+    throw new CdbWriteError('create', e);
+  }
+  const wrap = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      throw e instanceof CdbWriteError ? e : new CdbWriteError('write', e);
+    }
+  };
+  try {
+    const w = wrap(() => new CdbWriter(fd));
+    fill((k, d) => wrap(() => w.add(k, d)));
+    wrap(() => {
+      w.finish();
+      fsyncSync(fd);
+    });
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {
+      /* already failing */
+    }
+    throw e;
+  }
+  wrap(() => closeSync(fd));
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    throw new CdbWriteError('rename', e);
+  }
+}
+
+/** Where a reader gets its bytes: a whole-file buffer or an open fd. */
+interface Source {
+  size: number;
+  /** exactly len bytes at pos (caller has checked pos+len <= size) */
+  read(pos: number, len: number): Buffer;
+  close(): void;
+}
+
+function bufferSource(buf: Buffer): Source {
+  return {
+    size: buf.length,
+    read: (pos, len) => buf.subarray(pos, pos + len),
+    close: () => undefined,
+  };
+}
+
+function fdSource(fd: number): Source {
+  const size = fstatSync(fd).size;
+  let open = true;
+  return {
+    size,
+    read(pos, len) {
+      const b = Buffer.allocUnsafe(len);
+      let off = 0;
+      while (off < len) {
+        const n = readSync(fd, b, off, len - off, pos + off);
+        if (n === 0) throw protoError('short read'); // file shrank under us
+        off += n;
+      }
+      return b;
+    },
+    close() {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
+
+/**
+ * Cdb: a reader for one cdb file. Lookups validate every pointer and length
+ * against the file size and throw EPROTO errors on a corrupt or truncated
+ * file (see the module comment). Keys may be Buffers or strings (UTF-8).
+ */
+export class Cdb {
+  private readonly src: Source;
+
+  private constructor(src: Source) {
+    this.src = src;
+  }
+
+  /**
+   * Open path for pread-based lookups (constant memory; keeps an fd until
+   * close()). Throws the open/fstat error (ENOENT, EACCES, ...).
+   */
+  static open(path: string): Cdb {
+    const fd = openSync(path, constants.O_RDONLY);
+    try {
+      return new Cdb(fdSource(fd));
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** Read the whole file at path into memory (no fd kept; close() is a no-op). */
+  static load(path: string): Cdb {
+    return new Cdb(bufferSource(readFileSync(path)));
+  }
+
+  /** A reader over the bytes of a cdb file already in memory. */
+  static fromBuffer(buf: Buffer): Cdb {
+    return new Cdb(bufferSource(buf));
+  }
+
+  /** Size of the file in bytes. */
+  get size(): number {
+    return this.src.size;
+  }
+
+  /** Release the file descriptor (open()); safe to call more than once. */
+  close(): void {
+    this.src.close();
+  }
+
+  private check(pos: number, len: number, what: string): void {
+    if (pos + len > this.src.size) throw protoError(`${what} outside the file`);
+  }
+
+  private read(pos: number, len: number, what: string): Buffer {
+    this.check(pos, len, what);
+    return this.src.read(pos, len);
+  }
+
+  /** Data of every record with this key, in insertion order (positions of data). */
+  private *find(key: Buffer): Generator<Buffer> {
+    const h = cdbHash(key);
+    const head = this.read((h & 255) * 8, 8, 'header');
+    const tpos = head.readUInt32LE(0);
+    const slots = head.readUInt32LE(4);
+    if (slots === 0) return;
+    this.check(tpos, slots * 8, 'hash table');
+    let where = (h >>> 8) % slots;
+    for (let probes = 0; probes < slots; probes++) {
+      const slot = this.read(tpos + where * 8, 8, 'hash slot');
+      const sh = slot.readUInt32LE(0);
+      const rpos = slot.readUInt32LE(4);
+      if (rpos === 0) return;
+      if (sh === h) {
+        const rh = this.read(rpos, 8, 'record');
+        const klen = rh.readUInt32LE(0);
+        const dlen = rh.readUInt32LE(4);
+        if (klen === key.length) {
+          const k = this.read(rpos + 8, klen, 'key');
+          const d = this.read(rpos + 8 + klen, dlen, 'data');
+          if (k.equals(key)) yield Buffer.from(d);
+        }
+      }
+      if (++where === slots) where = 0;
+    }
+  }
+
+  /** Data of the first record with key, or undefined. Throws EPROTO if corrupt. */
+  get(key: Buffer | string): Buffer | undefined {
+    for (const d of this.find(toBuf(key))) return d;
+    return undefined;
+  }
+
+  /** Data of every record with key, in insertion order ([] if none). */
+  getAll(key: Buffer | string): Buffer[] {
+    return [...this.find(toBuf(key))];
+  }
+
+  /**
+   * Every record in file order (= insertion order), as [key, data]: walks the
+   * records from 2048 up to the first hash table (the smallest header table
+   * position), as cdbdump does. Throws EPROTO if a record overruns.
+   */
+  *entries(): Generator<[Buffer, Buffer]> {
+    const header = this.read(0, CDB_HEADER, 'header');
+    let end = MAX32;
+    for (let b = 0; b < 256; b++) end = Math.min(end, header.readUInt32LE(b * 8));
+    if (end < CDB_HEADER || end > this.src.size) throw protoError('hash tables outside the file');
+    let pos = CDB_HEADER;
+    while (pos < end) {
+      const rh = this.read(pos, 8, 'record');
+      const klen = rh.readUInt32LE(0);
+      const dlen = rh.readUInt32LE(4);
+      if (pos + 8 + klen + dlen > end) throw protoError('record overruns the hash tables');
+      const k = this.read(pos + 8, klen, 'key');
+      const d = this.read(pos + 8 + klen, dlen, 'data');
+      yield [Buffer.from(k), Buffer.from(d)];
+      pos += 8 + klen + dlen;
+    }
+  }
+}
