@@ -1,0 +1,317 @@
+/**
+ * queue/inject: put one message into the queue, with qmail-queue's protocol
+ * verdicts and INTERNALS' write discipline. This is the core of the
+ * qmail-queue program (src/qmail/qmail-queue.ts, which feeds it descriptors
+ * 0 and 1) and the in-process path for servers (qmail-smtpd, qmail-inject
+ * run inside a long-lived process), which feed it buffers. Both write the
+ * same files, so qmail-send cannot tell them apart.
+ *
+ * Steps (INTERNALS section 3; each failure's exit code from qmail-queue(8)):
+ *  1. QMAILHOME searchable, else 61; QMAILHOME/queue searchable, else 62.
+ *  2. Create pid/PID.TIME.SEQ exclusively (mode 0644; up to 9 names, else 63),
+ *     fstat it: its inode N names the message.
+ *  3. Hard-link it as mess/(N mod split)/N (64), unlink the pid name (63).
+ *  4. Write `Received: (qmail PID invoked by uid UID); DATE\n` + the message
+ *     (`by alias` / `from network` / `for bounce` when UID is the alias,
+ *     qmaild or qmails user); read error 54, write error 53; fsync (53).
+ *  5. Create intd/N exclusively (65) and write `u<uid>\0p<pid>\0` + the
+ *     validated envelope without its final \0 (envelope.ts: 91, 11, 54);
+ *     fsync (53).
+ *  6. Hard-link intd/N as todo/N (66): at that instant the message is queued.
+ *  7. Pull the trigger: open lock/trigger O_WRONLY|O_NONBLOCK, write one \0
+ *     byte, close; every error ignored (no qmail-send listening is fine).
+ *
+ * Crash safety: todo/N exists only after mess/N and intd/N were complete and
+ * fsynced, so a crash at any point leaves either no queued message or a
+ * complete one; what a crash leaves behind is in pid/, mess/ and intd/ only
+ * (qmail-send's 36-hour cleanup). On every failure this code also removes
+ * what it made (truncating first, as qmail-queue's cleanup()), including the
+ * 91/11/65/66 cases the C original leaves for that cleanup.
+ *
+ * Metadata operations and writes are synchronous (microseconds); the two
+ * fsyncs run in the libuv pool, so a server's other sessions go on meanwhile.
+ */
+import { accessSync, closeSync, constants, fchmodSync, fstatSync, fsync, ftruncateSync, linkSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { writeAll } from '../strerr.ts';
+import { date822fmt } from '../qmaildate.ts';
+import { qmailIds, type QmailIds } from '../qmailids.ts';
+import { queueDir, queueSplit } from './layout.ts';
+import { EnvelopeScanner } from './envelope.ts';
+import type { ByteSource } from './source.ts';
+import { QQ } from './qqcodes.ts';
+
+/** Who is injecting, for the Received line (overrides the uid mapping). */
+export type Invoker = 'alias' | 'network' | 'bounce';
+
+/** Options of queueInject. */
+export interface InjectOptions {
+  /** the qmail home (qmailHome(ctx.env)) */
+  home: string;
+  /** uid recorded in the Received line and intd's `u` field (default: getuid()) */
+  uid?: number;
+  /** pid recorded in the Received line, intd's `p` field and the pid/ name (default: process.pid) */
+  pid?: number;
+  /** qmail's user ids for the `by alias` / `from network` / `for bounce` forms (default: /etc/passwd) */
+  ids?: QmailIds;
+  /** force one of those forms regardless of uid (e.g. an in-process qmail-smtpd in the embedded setup) */
+  invoker?: Invoker;
+  /** the time of injection in seconds since the epoch (default: now); names pid/ and dates Received */
+  now?: number;
+  /** conf-split (default: counted from mess/, see layout.queueSplit) */
+  split?: number;
+}
+
+/** Outcome: qmail-queue's exit code, and the message number when queued. */
+export interface InjectResult {
+  code: number;
+  id?: number;
+}
+
+let defaultIds: QmailIds | undefined;
+let seqCounter = 0;
+
+/** Thrown internally to leave with an exit code. */
+class Fail {
+  readonly code: number;
+  constructor(code: number) {
+    this.code = code;
+  }
+}
+
+const fsyncAsync = (fd: number): Promise<void> => new Promise((res, rej) => fsync(fd, (e) => (e ? rej(e) : res())));
+
+/**
+ * The Received line qmail-queue prepends (with its `\n`):
+ * `Received: (qmail PID invoked by uid UID); D Mon YYYY HH:MM:SS -0000`.
+ */
+export function receivedLine(pid: number, uid: number, t: number, ids: QmailIds, invoker?: Invoker): string {
+  let how: string;
+  if (invoker === 'alias' || (invoker === undefined && uid === ids.users.alias)) how = 'by alias';
+  else if (invoker === 'network' || (invoker === undefined && uid === ids.users.qmaild)) how = 'from network';
+  else if (invoker === 'bounce' || (invoker === undefined && uid === ids.users.qmails)) how = 'for bounce';
+  else how = `by uid ${uid}`;
+  return `Received: (qmail ${pid} invoked ${how}); ${date822fmt(t)}\n`;
+}
+
+/** Open path O_WRONLY|O_CREAT|O_EXCL mode 0644 (open_excl); returns the fd. */
+function openExcl(path: string): number {
+  return openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+}
+
+/** Pull qmail-send's trigger (triggerpull.c): one byte, non-blocking, errors ignored. */
+export function triggerPull(queue: string): void {
+  let fd: number;
+  try {
+    fd = openSync(`${queue}/lock/trigger`, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch {
+    return;
+  }
+  try {
+    writeSync(fd, Buffer.alloc(1));
+  } catch {
+    /* if it fails, bummer */
+  }
+  try {
+    closeSync(fd);
+  } catch {
+    /* ignore */
+  }
+}
+
+/**
+ * Queue one message. `message` is the message without the Received line;
+ * `envelope` the fd-1 bytes (`F..\0T..\0...\0`, see envelopeBytes()). Either
+ * may be bytes in memory or a ByteSource (read to its end / to the final \0).
+ * Never throws for I/O problems: they become the exit code in the result.
+ */
+export async function queueInject(opts: InjectOptions, message: Uint8Array | ByteSource, envelope: Uint8Array | ByteSource): Promise<InjectResult> {
+  const home = opts.home;
+  const q = queueDir(home);
+  const pid = opts.pid ?? process.pid;
+  const uid = opts.uid ?? process.getuid?.() ?? 0;
+  const t = Math.floor(opts.now ?? Date.now() / 1000);
+  try {
+    accessSync(home, constants.X_OK);
+  } catch {
+    return { code: QQ.HOME };
+  }
+  try {
+    accessSync(q, constants.X_OK);
+  } catch {
+    return { code: QQ.QUEUE };
+  }
+  const ids = opts.ids ?? (defaultIds ??= qmailIds());
+  const received = receivedLine(pid, uid, t, ids, opts.invoker);
+  const split = opts.split ?? queueSplit(q);
+
+  let messFd = -1;
+  let intdFd = -1;
+  let messfn = '';
+  let intdfn = '';
+  let madeMess = false;
+  let madeIntd = false;
+  const cleanup = (): void => {
+    if (madeIntd) {
+      try {
+        ftruncateSync(intdFd, 0);
+        unlinkSync(intdfn);
+      } catch {
+        return;
+      }
+    }
+    if (madeMess) {
+      try {
+        ftruncateSync(messFd, 0);
+        unlinkSync(messfn);
+      } catch {
+        /* qmail-send's cleanup will find it */
+      }
+    }
+  };
+  try {
+    // 2. pid/PID.TIME.SEQ -> inode number
+    let pidfn = '';
+    for (let tries = 0; tries < 9 && messFd < 0; tries++) {
+      pidfn = `${q}/pid/${pid}.${t}.${++seqCounter}`;
+      try {
+        messFd = openExcl(pidfn);
+      } catch {
+        /* try the next name */
+      }
+    }
+    if (messFd < 0) throw new Fail(QQ.PID);
+    let id: number;
+    try {
+      const st = fstatSync(messFd);
+      id = st.ino;
+      if (!Number.isSafeInteger(id)) throw new Error('inode number too large');
+      if ((st.mode & 0o777) !== 0o644) fchmodSync(messFd, 0o644);
+    } catch {
+      throw new Fail(QQ.PID);
+    }
+    // 3. pid -> mess/S/N
+    messfn = `${q}/mess/${id % split}/${id}`;
+    intdfn = `${q}/intd/${id}`;
+    const todofn = `${q}/todo/${id}`;
+    try {
+      linkSync(pidfn, messfn);
+    } catch {
+      throw new Fail(QQ.MESS);
+    }
+    try {
+      unlinkSync(pidfn);
+    } catch {
+      madeMess = true;
+      throw new Fail(QQ.PID);
+    }
+    madeMess = true;
+
+    // 4. Received line + message, fsync
+    if (message instanceof Uint8Array) {
+      try {
+        writeAll(messFd, Buffer.concat([Buffer.from(received, 'latin1'), message]));
+      } catch {
+        throw new Fail(QQ.WRITE);
+      }
+    } else {
+      try {
+        writeAll(messFd, received);
+      } catch {
+        throw new Fail(QQ.WRITE);
+      }
+      const buf = Buffer.allocUnsafe(65536);
+      for (;;) {
+        let n: number;
+        try {
+          n = await message.read(buf);
+        } catch {
+          throw new Fail(QQ.READ);
+        }
+        if (n === 0) break;
+        try {
+          writeAll(messFd, buf.subarray(0, n));
+        } catch {
+          throw new Fail(QQ.WRITE);
+        }
+      }
+    }
+    try {
+      await fsyncAsync(messFd);
+    } catch {
+      throw new Fail(QQ.WRITE);
+    }
+
+    // 5. intd/N: u, p, then the envelope as read
+    try {
+      intdFd = openExcl(intdfn);
+    } catch {
+      throw new Fail(QQ.INTD);
+    }
+    madeIntd = true;
+    try {
+      const st = fstatSync(intdFd);
+      if ((st.mode & 0o777) !== 0o644) fchmodSync(intdFd, 0o644);
+      writeAll(intdFd, `u${uid}\0p${pid}\0`);
+    } catch {
+      throw new Fail(QQ.WRITE);
+    }
+    const scan = new EnvelopeScanner();
+    const take = (chunk: Uint8Array): void => {
+      const r = scan.feed(chunk);
+      if (r.out.length > 0) {
+        try {
+          writeAll(intdFd, r.out);
+        } catch {
+          throw new Fail(QQ.WRITE);
+        }
+      }
+      if (r.code !== 0) throw new Fail(r.code);
+    };
+    if (envelope instanceof Uint8Array) {
+      take(envelope);
+    } else {
+      const buf = Buffer.allocUnsafe(4096);
+      while (!scan.done) {
+        let n: number;
+        try {
+          n = await envelope.read(buf);
+        } catch {
+          throw new Fail(QQ.READ);
+        }
+        if (n === 0) break;
+        take(buf.subarray(0, n));
+      }
+    }
+    if (!scan.done) throw new Fail(QQ.READ);
+    try {
+      await fsyncAsync(intdFd);
+    } catch {
+      throw new Fail(QQ.WRITE);
+    }
+
+    // 6. todo/N: queued
+    try {
+      linkSync(intdfn, todofn);
+    } catch {
+      throw new Fail(QQ.TODO);
+    }
+    madeMess = madeIntd = false;
+    // 7. wake qmail-send
+    triggerPull(q);
+    return { code: QQ.OK, id };
+  } catch (e) {
+    cleanup();
+    if (e instanceof Fail) return { code: e.code };
+    return { code: QQ.BUG };
+  } finally {
+    for (const fd of [messFd, intdFd]) {
+      if (fd >= 0) {
+        try {
+          closeSync(fd);
+        } catch {
+          /* nothing to do */
+        }
+      }
+    }
+  }
+}
