@@ -7,7 +7,12 @@
  * Public functions:
  *   applyEnv(env, edits)           -> `NAME=value` list for the child
  *   pathexecRun(file, argv, envp, path, exec?)  the PATH search loop
+ *   candidates(file, path), verdict(err)  its two rules, for callers that
+ *                                  must run the loop themselves (fghack)
  *   pathexec(argv, env, edits?)    search + exec with the caller's PATH; throws
+ *   inheritedFds(), keepInheritedFds()  which descriptors the process
+ *                                  inherited; undo Node's close-on-exec
+ *                                  marking of them before an exec
  *   execOrDie(prog, argv, env, edits?)  pathexec or `prog: fatal: unable to run
  *                                  ARGV0: <errstr>` and exit 111
  *
@@ -15,6 +20,7 @@
  * (`.code` = errno name, printed with errstr()). A program reports it as
  * `prog: fatal: unable to run PROG: <DJB phrase>`, exit 111.
  */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { sys } from './native.ts';
 import { errCode } from './errstr.ts';
 import { die } from './strerr.ts';
@@ -58,6 +64,65 @@ export function applyEnv(env: Record<string, string | undefined> | string[], edi
   return e;
 }
 
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * The descriptors this process inherited (as its original C counterpart
+ * would have them open), ascending, each with whether Node marked it
+ * close-on-exec. Node marks the descriptors it inherited close-on-exec at
+ * startup (uv_disable_stdio_inheritance); its own are anon_inode descriptors
+ * (epoll, eventfd, io_uring...) and pipes whose read and write ends are both
+ * open here (libuv's wake-up pipes); everything else counts as inherited.
+ * Descriptors a program opened itself must be closed before relying on this.
+ */
+export function inheritedFds(): Array<{ fd: number; cloexec: boolean }> {
+  let fds: string[];
+  try {
+    fds = readdirSync('/proc/self/fd');
+  } catch {
+    return [];
+  }
+  const info: Array<{ fd: number; link: string; flags: number }> = [];
+  for (const f of fds) {
+    try {
+      const link = readlinkSync(`/proc/self/fd/${f}`);
+      const m = /\nflags:\s*([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${f}`, 'latin1'));
+      if (m) info.push({ fd: Number(f), link, flags: parseInt(m[1], 8) });
+    } catch {
+      /* the directory's own descriptor, already closed */
+    }
+  }
+  const pipeModes = new Map<string, Set<number>>();
+  for (const i of info) {
+    if (!i.link.startsWith('pipe:')) continue;
+    const set = pipeModes.get(i.link) ?? new Set<number>();
+    set.add(i.flags & 3);
+    pipeModes.set(i.link, set);
+  }
+  return info
+    .filter((i) => !i.link.startsWith('anon_inode:') && !(i.link.startsWith('pipe:') && pipeModes.get(i.link)!.size > 1))
+    .map((i) => ({ fd: i.fd, cloexec: (i.flags & O_CLOEXEC) !== 0 }))
+    .sort((x, y) => x.fd - y.fd);
+}
+
+/** Clear FD_CLOEXEC on every inherited descriptor (inheritedFds()). */
+export function keepInheritedFds(): void {
+  for (const { fd, cloexec } of inheritedFds()) {
+    if (!cloexec) continue;
+    try {
+      sys.cloexec(fd, false);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+}
+
+/** execve(2) keeping the inherited descriptors (keepInheritedFds). */
+export function execve(path: string, argv: string[], envp: string[]): never {
+  keepInheritedFds();
+  return sys.execve(path, argv, envp);
+}
+
 /** An exec primitive: replaces the process or throws an errno error. */
 export type ExecFn = (path: string, argv: string[], envp: string[]) => void;
 
@@ -67,31 +132,46 @@ export type ExecFn = (path: string, argv: string[], envp: string[]) => void;
  * when path is undefined). ENOENT goes on to the next element; EACCES, EPERM
  * and EISDIR are remembered and the search goes on; any other error stops it.
  * Throws the remembered error if any, else the last one. `exec` defaults to
- * execve(2) (sys.execve); fghack passes a spawning primitive.
+ * execve() above; tests may pass their own primitive.
  */
-export function pathexecRun(file: string, argv: string[], envp: string[], path: string | undefined, exec: ExecFn = sys.execve): never {
-  if (file.includes('/')) {
-    exec(file, argv, envp);
-    throw new Error('exec returned');
-  }
-  const dirs = (path ?? '/bin:/usr/bin').split(':');
+export function pathexecRun(file: string, argv: string[], envp: string[], path: string | undefined, exec: ExecFn = execve): never {
   let saved: unknown;
   let last: unknown;
-  for (const d of dirs) {
+  for (const cand of candidates(file, path)) {
     try {
-      exec(`${d === '' ? '.' : d}/${file}`, argv, envp);
+      exec(cand, argv, envp);
       throw new Error('exec returned');
     } catch (e) {
-      const c = errCode(e);
-      if (c === undefined) throw e;
+      if (errCode(e) === undefined) throw e;
       last = e;
-      if (c !== 'ENOENT') {
-        saved = e;
-        if (c !== 'EACCES' && c !== 'EPERM' && c !== 'EISDIR') throw e;
-      }
+      const v = verdict(e);
+      if (v !== 'next') saved = e;
+      if (v === 'stop') throw e;
     }
   }
   throw saved ?? last;
+}
+
+/**
+ * The paths pathexec_run tries for file, in order: file itself if it
+ * contains `/`, else DIR/file for each element of path (`.` for an empty
+ * element; `/bin:/usr/bin` when path is undefined).
+ */
+export function candidates(file: string, path: string | undefined): string[] {
+  if (file.includes('/')) return [file];
+  return (path ?? '/bin:/usr/bin').split(':').map((d) => `${d === '' ? '.' : d}/${file}`);
+}
+
+/**
+ * What a failed exec attempt means for the search: 'next' (ENOENT: not
+ * remembered), 'remember' (EACCES, EPERM, EISDIR: remembered, go on) or
+ * 'stop' (anything else: report it now).
+ */
+export function verdict(e: unknown): 'next' | 'remember' | 'stop' {
+  const c = errCode(e);
+  if (c === 'ENOENT') return 'next';
+  if (c === 'EACCES' || c === 'EPERM' || c === 'EISDIR') return 'remember';
+  return 'stop';
 }
 
 /**
