@@ -87,25 +87,14 @@ export function readdirRaw(path: string): string[] {
 }
 
 /**
- * The ids in DIR/0 .. DIR/split-1 in qmail's order (readsubdir: subdirectory
- * by subdirectory, readdir order inside each; names that are not numbers are
- * skipped). `onError(path, err)` is called for a subdirectory that cannot be
- * opened (qmail-qread dies there); it may throw.
+ * The ids in one split subdirectory DIR/S, in readdir order (readsubdir.c:
+ * names that are not decimal numbers are skipped). Throws on open errors.
  */
-export function readSubdirs(queue: string, dir: 'mess' | 'info' | 'local' | 'remote', split: number, onError: (path: string, err: unknown) => void): number[] {
+export function readSubdir(queue: string, dir: 'mess' | 'info' | 'local' | 'remote', s: number): number[] {
   const ids: number[] = [];
-  for (let i = 0; i < split; i++) {
-    let names: string[];
-    try {
-      names = readdirRaw(`${queue}/${dir}/${i}`);
-    } catch (e) {
-      onError(`${dir}/${i}`, e);
-      continue;
-    }
-    for (const n of names) {
-      const id = parseId(n);
-      if (id !== undefined) ids.push(id);
-    }
+  for (const n of readdirRaw(`${queue}/${dir}/${s}`)) {
+    const id = parseId(n);
+    if (id !== undefined) ids.push(id);
   }
   return ids;
 }

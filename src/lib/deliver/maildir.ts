@@ -1,0 +1,143 @@
+/**
+ * deliver/maildir: deliver one message into a maildir (maildir(5); the
+ * steps of qmail-local's maildir delivery), the primitive qmail-local uses
+ * for `./Maildir/` lines.
+ *
+ *  1. The maildir must be a searchable directory ("chdir"): a temporary errno
+ *     (error_temp) -> "Temporary error on maildir delivery. (#4.3.0)", any
+ *     other -> "Unable to chdir to maildir. (#4.2.1)".
+ *  2. Create tmp/TIME.UNIQ.HOST exclusively (mode 0644 less the umask). TIME
+ *     is seconds since the epoch, HOST the host name (first 64 bytes, as
+ *     gethostname into qmail-local's 64-byte buffer), UNIQ the pid for a
+ *     process's first delivery (byte-identical to qmail-local, which forks a
+ *     child per delivery) and PID_N for its Nth further one, so a long-lived
+ *     process never reuses a name. On EEXIST sleep 2 s and try again with a
+ *     new TIME, 3 attempts in all.
+ *  3. Write `prefix` (the caller's Return-Path and Delivered-To lines) and the
+ *     message, unchanged (no From_ line, no >From quoting), fsync, close, all
+ *     checked ("NFS-writing").
+ *  4. link tmp/NAME to new/NAME: at that instant the message is delivered;
+ *     then unlink tmp/NAME. Any failure unlinks tmp/NAME.
+ *
+ * Every failure is temporary (qmail-local exits 111 with the text); message
+ * read errors say "Unable to read message. (#4.3.0)". The 24-hour timer of
+ * maildir(5) is the caller's (qmail-local's delivery timeout).
+ */
+import { closeSync, constants, fsync, linkSync, openSync, statSync, unlinkSync, accessSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errCode } from '../errstr.ts';
+import { writeAll } from '../strerr.ts';
+import type { ByteSource } from '../queue/source.ts';
+import { isTempErrno } from './errtemp.ts';
+
+/** A delivery's outcome: ok, or a temporary failure with qmail-local's text. */
+export type DeliveryResult = { ok: true; file?: string } | { ok: false; text: string };
+
+/** Options of maildirDeliver. */
+export interface MaildirOptions {
+  /** lines to put before the message, e.g. `Return-Path: <s>\nDelivered-To: r\n` */
+  prefix?: Uint8Array;
+  /** host name part of the file name (default: os.hostname(), first 64 bytes) */
+  host?: string;
+  /** time source in seconds (tests); default Date.now()/1000 */
+  now?: () => number;
+}
+
+let deliveries = 0;
+
+/** The unique part for this process's next delivery: PID, then PID_1, PID_2, ... */
+function nextUniq(): string {
+  const n = deliveries++;
+  return n === 0 ? String(process.pid) : `${process.pid}_${n}`;
+}
+
+/** The host name as qmail-local puts it in maildir names (at most 64 bytes). */
+export function maildirHost(): string {
+  return Buffer.from(hostname()).subarray(0, 64).toString('latin1');
+}
+
+const fsyncAsync = (fd: number): Promise<void> => new Promise((res, rej) => fsync(fd, (e) => (e ? rej(e) : res())));
+
+const TEMP = 'Temporary error on maildir delivery. (#4.3.0)';
+
+/**
+ * Deliver `message` (bytes, or a ByteSource read to its end) into the
+ * maildir `dir` (absolute, or relative to the process's cwd). Resolves to
+ * { ok: true, file: 'new/NAME' } or { ok: false, text }; never throws for I/O.
+ */
+export async function maildirDeliver(dir: string, message: Uint8Array | ByteSource, opts: MaildirOptions = {}): Promise<DeliveryResult> {
+  try {
+    if (!statSync(dir).isDirectory()) return { ok: false, text: 'Unable to chdir to maildir. (#4.2.1)' };
+    accessSync(dir, constants.X_OK);
+  } catch (e) {
+    return { ok: false, text: isTempErrno(errCode(e)) ? TEMP : 'Unable to chdir to maildir. (#4.2.1)' };
+  }
+  const host = opts.host ?? maildirHost();
+  const now = opts.now ?? (() => Date.now() / 1000);
+  const uniq = nextUniq();
+  let name = '';
+  let fd = -1;
+  for (let loop = 0; ; loop++) {
+    name = `${Math.floor(now())}.${uniq}.${host}`;
+    try {
+      fd = openSync(`${dir}/tmp/${name}`, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+      break;
+    } catch (e) {
+      if (errCode(e) !== 'EEXIST' || loop === 2) return { ok: false, text: TEMP };
+      await sleep(2000);
+    }
+  }
+  const tmp = `${dir}/tmp/${name}`;
+  const fail = (text = TEMP): DeliveryResult => {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* tryunlinktmp */
+    }
+    return { ok: false, text };
+  };
+  let open = true;
+  try {
+    if (message instanceof Uint8Array) {
+      writeAll(fd, opts.prefix && opts.prefix.length > 0 ? Buffer.concat([opts.prefix, message]) : message);
+    } else {
+      if (opts.prefix) writeAll(fd, opts.prefix);
+      const buf = Buffer.allocUnsafe(65536);
+      for (;;) {
+        let n: number;
+        try {
+          n = await message.read(buf);
+        } catch {
+          return fail('Unable to read message. (#4.3.0)');
+        }
+        if (n === 0) break;
+        writeAll(fd, buf.subarray(0, n));
+      }
+    }
+    await fsyncAsync(fd);
+    open = false;
+    closeSync(fd); // NFS dorks: close's status counts
+  } catch {
+    return fail();
+  } finally {
+    if (open) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* already failing */
+      }
+    }
+  }
+  try {
+    linkSync(tmp, `${dir}/new/${name}`);
+  } catch {
+    return fail();
+  }
+  try {
+    unlinkSync(tmp);
+  } catch {
+    /* delivered; tmp/ cleanup is the reader's (36 hours) */
+  }
+  return { ok: true, file: `new/${name}` };
+}
