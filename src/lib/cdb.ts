@@ -18,7 +18,8 @@
  *   cdbHash(key)                      the cdb hash of a key (uint32)
  *   new CdbWriter(fd) / .add / .finish  stream records into an open file
  *   cdbBuild(records)                 the whole file as a Buffer (in memory)
- *   cdbWriteAtomic(path, tmp, fill)   tmp file, fsync, rename: all-or-nothing
+ *   CdbFile.create(tmp) / .add / .commit(path) / .abandon()
+ *   cdbWriteAtomic(path, tmp, fill)   the same in one call: tmp, fsync, rename
  *   Cdb.open(path) / Cdb.load(path) / Cdb.fromBuffer(buf)
  *   cdb.get(key) / .getAll(key) / .entries() / .close()
  *
@@ -227,54 +228,100 @@ export class CdbWriteError extends Error {
 }
 
 /**
- * Build a cdb atomically, as tcprules and qmail-newu do: create tmp
- * (O_WRONLY|O_CREAT|O_TRUNC, mode 0644 & ~umask, DJB's open_trunc), call
- * fill(add) which adds the records in order, then finish, fsync, close and
- * rename(tmp, path): readers see either the old file or the complete new one.
- * Errors: a failing step throws CdbWriteError with stage 'create' (open tmp),
- * 'write' (add/finish/fsync/close) or 'rename'; the tmp file is left in place
- * as the originals leave it. Anything fill throws itself (a parse error, an
- * input read error) passes through unchanged after the fd is closed.
+ * CdbFile: a cdb being built atomically, as tcprules and qmail-newu do it:
+ * create() opens tmp (O_WRONLY|O_CREAT|O_TRUNC, mode 0644 & ~umask, DJB's
+ * open_trunc); add() appends records; commit(path) finishes the tables,
+ * fsyncs, closes and renames tmp to path, so readers see either the old file
+ * or the complete new one. abandon() just closes the fd (the tmp file stays,
+ * as the originals leave it). Every failure is a CdbWriteError naming its
+ * stage: 'create' (open tmp), 'write' (add/finish/fsync/close), 'rename'.
+ */
+export class CdbFile {
+  private readonly fd: number;
+  private readonly tmp: string;
+  private readonly writer: CdbWriter;
+  private open = true;
+
+  private constructor(fd: number, tmp: string) {
+    this.fd = fd;
+    this.tmp = tmp;
+    try {
+      this.writer = new CdbWriter(fd);
+    } catch (e) {
+      this.abandon();
+      throw new CdbWriteError('write', e);
+    }
+  }
+
+  /** Create (truncate) tmp for writing. Throws CdbWriteError('create'). */
+  static create(tmp: string): CdbFile {
+    let fd: number;
+    try {
+      fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
+    } catch (e) {
+      throw new CdbWriteError('create', e);
+    }
+    return new CdbFile(fd, tmp);
+  }
+
+  /** Append a record. Throws CdbWriteError('write'). */
+  add(key: Buffer | string, data: Buffer | string): void {
+    try {
+      this.writer.add(key, data);
+    } catch (e) {
+      throw new CdbWriteError('write', e);
+    }
+  }
+
+  /** Finish, fsync, close, rename(tmp, path). Throws CdbWriteError('write' or 'rename'). */
+  commit(path: string): void {
+    try {
+      this.writer.finish();
+      fsyncSync(this.fd);
+      this.open = false;
+      closeSync(this.fd);
+    } catch (e) {
+      this.abandon();
+      throw new CdbWriteError('write', e);
+    }
+    try {
+      renameSync(this.tmp, path);
+    } catch (e) {
+      throw new CdbWriteError('rename', e);
+    }
+  }
+
+  /** Close the fd without finishing (after an error). Safe to call twice. */
+  abandon(): void {
+    if (!this.open) return;
+    this.open = false;
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* already failing */
+    }
+  }
+}
+
+/**
+ * Build a cdb atomically in one call (CdbFile.create, fill(add), commit):
+ * fill adds the records in order. Failing steps throw CdbWriteError; anything
+ * fill throws itself (a parse error, an input read error) passes through
+ * unchanged after the fd is closed, leaving path untouched.
  */
 export function cdbWriteAtomic(
   path: string,
   tmp: string,
   fill: (add: (key: Buffer | string, data: Buffer | string) => void) => void,
 ): void {
-  let fd: number;
+  const f = CdbFile.create(tmp);
   try {
-    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
+    fill((k, d) => f.add(k, d));
   } catch (e) {
-    throw new CdbWriteError('create', e);
-  }
-  const wrap = <T>(f: () => T): T => {
-    try {
-      return f();
-    } catch (e) {
-      throw e instanceof CdbWriteError ? e : new CdbWriteError('write', e);
-    }
-  };
-  try {
-    const w = wrap(() => new CdbWriter(fd));
-    fill((k, d) => wrap(() => w.add(k, d)));
-    wrap(() => {
-      w.finish();
-      fsyncSync(fd);
-    });
-  } catch (e) {
-    try {
-      closeSync(fd);
-    } catch {
-      /* already failing */
-    }
+    f.abandon();
     throw e;
   }
-  wrap(() => closeSync(fd));
-  try {
-    renameSync(tmp, path);
-  } catch (e) {
-    throw new CdbWriteError('rename', e);
-  }
+  f.commit(path);
 }
 
 /** Where a reader gets its bytes: a whole-file buffer or an open fd. */

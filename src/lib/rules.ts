@@ -1,0 +1,386 @@
+/**
+ * rules: ucspi-tcp's connection rules (tcprules(1), tcpserver(1) "RULES",
+ * tcprulescheck(1); ../shared/FORMATS.md section 7): the rules-file line
+ * syntax compiled into cdb records, the lookup order tcpserver and
+ * tcprulescheck follow, and the decoding of a rule's value.
+ *
+ * Public API:
+ *   parseRuleLine(line)            one input line -> cdb records (or skip)
+ *   compileRules(chunks, add)      a whole rules text, streamed (async), -> add(key, data)
+ *   RulesSyntaxError               a bad line (tcprules: `unable to parse this line`)
+ *   rulesLookup(reader, ip, host?, info?) -> { key, value } | undefined
+ *   ruleItems(value) / decodeRule(value) -> { deny, env }
+ *   normalizeIp6(text)             RFC 5952 text of an IPv6 address
+ *
+ * Records (byte-identical to Debian's tcprules for every line it accepts):
+ *   key   = the address verbatim (`1.2.3.4`, `1.2.3.`, ``, `=host`, `=.dom`,
+ *           `=`, `user@1.2.3.4`, `user@=host`); a `-` in an address without
+ *           `=`/`@` is an IPv4 range `a.b.c.X-Y` giving one record per number
+ *   value = `D\0` for deny (nothing for allow), then `+NAME=value\0` per variable.
+ *
+ * IPv6 (the project's extension; ucspi-tcp 0.88 has none). Behaviour follows
+ * the IPv6 patch by Felix von Leitner (ucspi-tcp-0.88-ipv6.diff, as shipped
+ * by Debian/Ubuntu's ucspi-tcp-ipv6): TCPREMOTEIP is the compact lowercase
+ * text (RFC 5952: `::1`, `2001:db8::5`), a rule's address may be an IPv6
+ * address (`::1:allow`) and prefixes are written as text ending in `:`, tried
+ * longest first, the way IPv4 prefixes end in `.`:
+ *   - line syntax: when the first `:` of a line is not followed by `allow` or
+ *     `deny`, and a later `:` is, and everything before that later colon is an
+ *     optional `info@` plus hex digits, `:` and `.`, that later colon ends the
+ *     address. Debian's tcprules rejects such lines; every line it accepts is
+ *     compiled exactly as it does. A prefix keeps its own trailing colon, so
+ *     `2001:db8::allow` is the prefix `2001:db8:` and `::1:deny` the address.
+ *   - keys: tcprules stores an IPv6 address in its compact form (`2001:DB8:0::1`
+ *     -> `2001:db8::1`) and a group prefix with each group lowercased and
+ *     without leading zeros (`2001:0DB8:` -> `2001:db8:`); `::ffff:a.b.c.d` is
+ *     stored as `a.b.c.d`.
+ *   - lookup of an IPv6 TCPREMOTEIP: its compact form exactly, then for n = 7
+ *     down to 1 groups: the compact text's own prefix of n groups when it
+ *     contains `::` (what the IPv6 patch's walk back to each `:` tries, e.g.
+ *     `2001:db8::` for `2001:db8::1`), then `g1:...:gn:` (groups without
+ *     leading zeros, e.g. `2001:db8:0:0:` matches `2001:db8::1`). So
+ *     `2001:db8:` is a /32, `2001:db8:0:` a /48, and a rule written for the
+ *     patched tcpserver on compact text keeps matching. An IPv4-mapped
+ *     address (`::ffff:1.2.3.4`) is looked up as the IPv4 address.
+ *   - no IPv6 ranges (a `-` gives Debian's parse error) and no CIDR syntax.
+ * IPv4 behaviour is unchanged.
+ */
+import { isIPv6 } from 'node:net';
+
+/** A cdb record: key and data bytes. */
+export type RuleRecord = [key: Buffer, data: Buffer];
+
+/**
+ * A line tcprules cannot parse. `line` is what it prints after `unable to
+ * parse this line: `: the line without its trailing newlines, spaces and
+ * tabs, cut at the first NUL byte (the original prints it as a C string).
+ */
+export class RulesSyntaxError extends Error {
+  readonly line: Buffer;
+  constructor(line: Buffer) {
+    const z = line.indexOf(0);
+    const shown = z < 0 ? line : line.subarray(0, z);
+    super(`unable to parse this line: ${shown.toString('latin1')}`);
+    this.line = Buffer.from(shown);
+  }
+}
+
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const EQ = 0x3d;
+const AT = 0x40;
+const DASH = 0x2d;
+const DOT = 0x2e;
+const HASH = 0x23;
+const NL = 0x0a;
+
+const ALLOW = Buffer.from('allow');
+const DENY = Buffer.from('deny');
+
+function startsWith(b: Buffer, at: number, word: Buffer): boolean {
+  return b.length - at >= word.length && b.compare(word, 0, word.length, at, at + word.length) === 0;
+}
+
+/** An IPv6 rule address: a full address, `g1:...:gn:` (n <= 7), or a compact prefix ending in `:` with `::`. */
+function ip6RuleAddress(text: string): boolean {
+  if (isIPv6(text)) return true;
+  if (!text.endsWith(':')) return false;
+  if (text.includes('::')) return isIPv6(text + '1');
+  return /^([0-9a-fA-F]{1,4}:){1,7}$/.test(text);
+}
+
+/** Index of the `:` ending the address (see the module comment), or -1. */
+function addressEnd(x: Buffer): number {
+  const first = x.indexOf(COLON);
+  if (first < 0) return -1;
+  const isAction = (c: number) => startsWith(x, c + 1, ALLOW) || startsWith(x, c + 1, DENY);
+  if (isAction(first)) return first;
+  const comma = x.indexOf(COMMA);
+  const limit = comma < 0 ? x.length : comma;
+  for (let c = x.indexOf(COLON, first + 1); c >= 0 && c < limit; c = x.indexOf(COLON, c + 1)) {
+    if (!isAction(c)) continue;
+    const at = x.subarray(0, c).indexOf(AT);
+    return ip6RuleAddress(x.subarray(at + 1, c).toString('latin1')) ? c : first;
+  }
+  return first;
+}
+
+/** DJB's scan_ulong over a whole field: digits only (empty = 0), wrapping mod 2^64. */
+function rangeNumber(field: Buffer, line: Buffer): bigint {
+  let n = 0n;
+  for (const c of field) {
+    if (c < 0x30 || c > 0x39) throw new RulesSyntaxError(line);
+    n = (n * 10n + BigInt(c - 0x30)) & 0xffffffffffffffffn;
+  }
+  return n;
+}
+
+/** Keys for an address: verbatim, an IPv4 range expanded, or an IPv6 address normalized. */
+function addressKeys(addr: Buffer, line: Buffer): Buffer[] {
+  if (addr.indexOf(EQ) < 0 && addr.indexOf(AT) < 0) {
+    const dash = addr.indexOf(DASH);
+    if (dash >= 0) {
+      const dot = addr.subarray(0, dash).lastIndexOf(DOT);
+      const left = dot < 0 ? 0 : dot + 1;
+      let right = addr.indexOf(DOT, dash + 1);
+      if (right < 0) right = addr.length;
+      let bot = rangeNumber(addr.subarray(left, dash), line);
+      let top = rangeNumber(addr.subarray(dash + 1, right), line);
+      if (top > 255n) top = 255n;
+      const keys: Buffer[] = [];
+      for (; bot <= top; bot++) keys.push(Buffer.concat([addr.subarray(0, left), Buffer.from(bot.toString()), addr.subarray(right)]));
+      return keys;
+    }
+  }
+  if (addr.indexOf(COLON) >= 0) {
+    const at = addr.indexOf(AT);
+    const ip = normalizeIp6Key(addr.subarray(at + 1).toString('latin1'));
+    return [Buffer.concat([addr.subarray(0, at + 1), Buffer.from(ip, 'latin1')])];
+  }
+  return [addr];
+}
+
+/**
+ * Compile one rules line (with or without its `\n`) into cdb records, as
+ * tcprules does. Returns undefined for lines that produce nothing: empty,
+ * starting with `#`, blank after stripping trailing `\n`/space/tab, or
+ * without a `:`. A reversed range gives []. Throws RulesSyntaxError for a bad
+ * action (not `allow`/`deny`) or a malformed `,NAME=XvalueX` list or range.
+ */
+export function parseRuleLine(line: Buffer): RuleRecord[] | undefined {
+  if (line.length === 0 || line[0] === HASH || line[0] === NL) return undefined;
+  let len = line.length;
+  while (len > 0 && (line[len - 1] === NL || line[len - 1] === 0x20 || line[len - 1] === 0x09)) len--;
+  const x = line.subarray(0, len);
+  const colon = addressEnd(x);
+  if (colon < 0) return undefined;
+  const parts: Buffer[] = [];
+  let i = colon + 1;
+  if (startsWith(x, i, DENY)) {
+    parts.push(Buffer.from('D\0', 'latin1'));
+    i += 4;
+  } else if (startsWith(x, i, ALLOW)) {
+    i += 5;
+  } else throw new RulesSyntaxError(x);
+  while (i < len) {
+    if (x[i] !== COMMA) throw new RulesSyntaxError(x);
+    const eq = x.indexOf(EQ, i + 1);
+    if (eq < 0 || eq + 1 >= len) throw new RulesSyntaxError(x);
+    const delim = x[eq + 1];
+    const close = x.indexOf(delim, eq + 2);
+    if (close < 0) throw new RulesSyntaxError(x);
+    parts.push(Buffer.from('+'), x.subarray(i + 1, eq + 1), x.subarray(eq + 2, close), Buffer.alloc(1));
+    i = close + 1;
+  }
+  const data = Buffer.concat(parts);
+  return addressKeys(x.subarray(0, colon), x).map((k) => [k, data]);
+}
+
+/**
+ * Compile a rules text arriving in chunks (any split: reads of stdin, a
+ * stream, an array) line by line, calling add(key, data) for each record in
+ * input order. A last line without `\n` counts. Rejects with the first
+ * RulesSyntaxError (records of earlier lines have been added), or with
+ * whatever the chunk source or add() throws.
+ */
+export async function compileRules(
+  chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
+  add: (key: Buffer, data: Buffer) => void,
+): Promise<void> {
+  let rest: Buffer = Buffer.alloc(0);
+  const doLine = (l: Buffer) => {
+    const recs = parseRuleLine(l);
+    if (recs) for (const [k, d] of recs) add(k, d);
+  };
+  for await (const chunk of chunks) {
+    let buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+    let start = 0;
+    let nl: number;
+    while ((nl = buf.indexOf(NL, start)) >= 0) {
+      doLine(buf.subarray(start, nl + 1));
+      start = nl + 1;
+    }
+    rest = Buffer.from(buf.subarray(start));
+  }
+  if (rest.length) doLine(rest);
+}
+
+/** The 8 groups of an IPv6 address text (an IPv4 tail allowed), or undefined. */
+function ip6Groups(text: string): number[] | undefined {
+  if (!isIPv6(text)) return undefined;
+  let t = text;
+  const last = t.lastIndexOf(':');
+  if (t.includes('.', last)) {
+    const [a, b, c, d] = t.slice(last + 1).split('.').map(Number);
+    t = `${t.slice(0, last + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const parse = (s: string) => (s === '' ? [] : s.split(':').map((x) => parseInt(x, 16)));
+  const dbl = t.indexOf('::');
+  if (dbl < 0) return parse(t);
+  const head = parse(t.slice(0, dbl));
+  const tail = parse(t.slice(dbl + 2));
+  return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+}
+
+/** RFC 5952 text of 8 groups: lowercase, no leading zeros, longest zero run (>= 2) as `::`. */
+function formatIp6(g: number[]): string {
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (a: number[]) => a.map((n) => n.toString(16)).join(':');
+  if (best < 0) return hex(g);
+  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+/** `a.b.c.d` for an IPv4-mapped address (`::ffff:a.b.c.d`), else undefined. */
+function mappedIpv4(g: number[]): string | undefined {
+  if (g[0] || g[1] || g[2] || g[3] || g[4] || g[5] !== 0xffff) return undefined;
+  return `${g[6] >> 8}.${g[6] & 255}.${g[7] >> 8}.${g[7] & 255}`;
+}
+
+/**
+ * The RFC 5952 text of an IPv6 address (`2001:DB8:0:0::1` -> `2001:db8::1`),
+ * `a.b.c.d` for an IPv4-mapped one, or the text unchanged if it is not IPv6.
+ */
+export function normalizeIp6(text: string): string {
+  const g = ip6Groups(text);
+  if (!g) return text;
+  return mappedIpv4(g) ?? formatIp6(g);
+}
+
+/** tcprules' form of an IPv6 rule address: full address or group prefix (see module comment). */
+function normalizeIp6Key(text: string): string {
+  if (isIPv6(text)) return normalizeIp6(text);
+  if (!text.endsWith(':') || text.includes('::')) return text.toLowerCase();
+  const groups = text.slice(0, -1).split(':');
+  if (groups.length > 7 || !groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return text;
+  return groups.map((g) => parseInt(g, 16).toString(16)).join(':') + ':';
+}
+
+/** The IPv6 prefixes to try for an address with groups g (compact text c), longest first. */
+function ip6Prefixes(g: number[], c: string): string[] {
+  const byGroups = new Map<number, string>();
+  for (let i = 1; i < c.length; i++) {
+    if (c[i - 1] !== ':') continue;
+    const p = c.slice(0, i);
+    if (!p.includes('::')) continue;
+    byGroups.set(8 - c.slice(i).split(':').length, p);
+  }
+  const out: string[] = [];
+  for (let n = 7; n >= 1; n--) {
+    const compact = byGroups.get(n);
+    const plain = g.slice(0, n).map((x) => x.toString(16)).join(':') + ':';
+    if (compact !== undefined && compact !== plain) out.push(compact);
+    out.push(plain);
+  }
+  return out;
+}
+
+/** Anything with get(key) -> data | undefined, e.g. a Cdb (./cdb.ts). */
+export interface RulesReader {
+  get(key: Buffer | string): Buffer | undefined;
+}
+
+/** A matching rule: the cdb key that hit and its value. */
+export interface RuleHit {
+  key: string;
+  value: Buffer;
+}
+
+/**
+ * Find the rule for a connection the way tcpserver and tcprulescheck do
+ * (rules.c; FORMATS.md section 7), first hit wins:
+ *   1. info@ip (info given)           2. info@=host (info and host given)
+ *   3. ip                             4. =host (host given)
+ *   5. prefixes of ip ending in `.` (IPv4) or `:` (IPv6, see the module
+ *      comment), longest first
+ *   6. host given: `=` + each suffix of host starting at a `.`, longest
+ *      first, then `=` alone
+ *   7. the empty key.
+ * ip is TCPREMOTEIP (IPv6 in any valid text form is normalized first; an
+ * IPv4-mapped address is looked up as IPv4); host = TCPREMOTEHOST and info =
+ * TCPREMOTEINFO when set (an empty but set string takes part). Returns
+ * undefined when nothing matches. Reader errors (EPROTO for a corrupt cdb,
+ * EIO...) are thrown.
+ */
+export function rulesLookup(reader: RulesReader, ip: string, host?: string, info?: string): RuleHit | undefined {
+  let prefixes: string[];
+  const g = ip.includes(':') ? ip6Groups(ip) : undefined;
+  if (g) {
+    const v4 = mappedIpv4(g);
+    if (v4 !== undefined) return rulesLookup(reader, v4, host, info);
+    ip = formatIp6(g);
+    prefixes = ip6Prefixes(g, ip);
+  } else {
+    prefixes = [];
+    for (let i = ip.length; i > 0; i--) {
+      const c = ip[i - 1];
+      if (c === '.' || c === ':') prefixes.push(ip.slice(0, i));
+    }
+  }
+  const tryKey = (key: string): RuleHit | undefined => {
+    const value = reader.get(key);
+    return value === undefined ? undefined : { key, value };
+  };
+  let hit: RuleHit | undefined;
+  if (info !== undefined) {
+    if ((hit = tryKey(`${info}@${ip}`))) return hit;
+    if (host !== undefined && (hit = tryKey(`${info}@=${host}`))) return hit;
+  }
+  if ((hit = tryKey(ip))) return hit;
+  if (host !== undefined && (hit = tryKey(`=${host}`))) return hit;
+  for (const p of prefixes) if ((hit = tryKey(p))) return hit;
+  if (host !== undefined) {
+    for (let i = 0; i < host.length; i++) if (host[i] === '.' && (hit = tryKey(`=${host.slice(i)}`))) return hit;
+    if ((hit = tryKey('='))) return hit;
+  }
+  return tryKey('');
+}
+
+/** The NUL-terminated items of a rule value, in order (bytes after the last NUL dropped). */
+export function ruleItems(value: Buffer): Buffer[] {
+  const items: Buffer[] = [];
+  let start = 0;
+  for (let z = value.indexOf(0); z >= 0; z = value.indexOf(0, start)) {
+    items.push(value.subarray(start, z));
+    start = z + 1;
+  }
+  return items;
+}
+
+/** What a rule tells tcpserver: deny the connection, else set these variables. */
+export interface RuleDecision {
+  deny: boolean;
+  /** [NAME, value] in rule order (later ones win when applied in order) */
+  env: Array<[string, string]>;
+}
+
+/**
+ * Decode a rule value: items in order; `D` = deny (stop), `+NAME=value` = a
+ * variable (NAME up to the first `=`; an item without `=` is ignored, as
+ * tcpserver ignores it), anything else ignored. Bytes are decoded with
+ * `encoding` (default UTF-8; use 'latin1' for a byte-exact round trip).
+ */
+export function decodeRule(value: Buffer, encoding: BufferEncoding = 'utf8'): RuleDecision {
+  const env: Array<[string, string]> = [];
+  for (const item of ruleItems(value)) {
+    if (item[0] === 0x44 /* D */) return { deny: true, env };
+    if (item[0] !== 0x2b /* + */) continue;
+    const eq = item.indexOf(EQ);
+    if (eq < 0) continue;
+    env.push([item.subarray(1, eq).toString(encoding), item.subarray(eq + 1).toString(encoding)]);
+  }
+  return { deny: false, env };
+}

@@ -1,0 +1,80 @@
+/**
+ * tcprules rules.cdb rules.tmp: compile the rules on stdin into rules.cdb
+ * (tcprules(1), ucspi-tcp 0.88; ../shared/FORMATS.md section 7). Creates
+ * rules.tmp, writes the cdb records line by line (src/lib/rules.ts), then
+ * finishes, fsyncs, closes and renames rules.tmp to rules.cdb, so tcpserver
+ * sees the old or the new rules, never a mixture. The cdb is byte-identical
+ * to Debian's tcprules for the same input (IPv6 lines are the one extension).
+ * Input is read from fd 0 directly (a real process; never run in-process).
+ *
+ * Exit codes and messages (the original's):
+ *   100 `tcprules: usage: tcprules rules.cdb rules.tmp` (fewer than 2 args)
+ *   100 `tcprules: fatal: unable to parse this line: LINE` (rules.cdb untouched)
+ *   111 `tcprules: fatal: unable to create TMP: ERR`
+ *   111 `tcprules: fatal: unable to read input: ERR`
+ *   111 `tcprules: fatal: unable to write to TMP: ERR`
+ *   111 `tcprules: fatal: unable to move TMP to CDB: ERR`
+ *   0   done.
+ */
+import { resolve } from 'node:path';
+import type { Ctx } from '../src/lib/program.ts';
+import { die, errline, Exit } from '../src/lib/strerr.ts';
+import { CdbFile, CdbWriteError } from '../src/lib/cdb.ts';
+import { compileRules, RulesSyntaxError } from '../src/lib/rules.ts';
+import { fdChunks } from '../src/lib/fdio.ts';
+
+const FATAL = 'tcprules: fatal: ';
+
+/** Marks an error raised while reading the input (not while writing). */
+class ReadError {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
+}
+
+/** The reads of fd 0, read errors wrapped in ReadError. */
+function* input(): Generator<Buffer> {
+  const it = fdChunks(0);
+  for (;;) {
+    let r: IteratorResult<Buffer>;
+    try {
+      r = it.next();
+    } catch (e) {
+      throw new ReadError(e);
+    }
+    if (r.done) return;
+    yield r.value;
+  }
+}
+
+export async function main(ctx: Ctx): Promise<number> {
+  const [, fn, fntemp] = ctx.argv;
+  if (fn === undefined || fntemp === undefined) {
+    errline('tcprules: usage: tcprules rules.cdb rules.tmp');
+    throw new Exit(100);
+  }
+  let file: CdbFile;
+  try {
+    file = CdbFile.create(resolve(ctx.cwd, fntemp));
+  } catch (e) {
+    die('tcprules', 111, `unable to create ${fntemp}`, (e as CdbWriteError).error);
+  }
+  try {
+    await compileRules(input(), (k, d) => file.add(k, d));
+    file.commit(resolve(ctx.cwd, fn));
+  } catch (e) {
+    file.abandon();
+    if (e instanceof RulesSyntaxError) {
+      errline(`${FATAL}unable to parse this line: ${e.line.toString('latin1')}`);
+      throw new Exit(100);
+    }
+    if (e instanceof ReadError) die('tcprules', 111, 'unable to read input', e.error);
+    if (e instanceof CdbWriteError) {
+      if (e.stage === 'rename') die('tcprules', 111, `unable to move ${fntemp} to ${fn}`, e.error);
+      die('tcprules', 111, `unable to write to ${fntemp}`, e.error);
+    }
+    throw e;
+  }
+  return 0;
+}
