@@ -1,0 +1,164 @@
+/**
+ * tcpserver against Debian's: the environment a program sees, the -v log
+ * lines, DNS names through DNSCACHEIP, -p, rules from tcprules cdbs, -B,
+ * -c, IPv6 and error messages.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { writeFileSync } from 'node:fs';
+import { ours, theirs, tmpdir, until } from './helpers.ts';
+import { dnsServer, normLog, startServer, talk, type DnsServer, type Running } from './tcphelpers.ts';
+
+const debian = theirs('tcpserver');
+const tcprules = theirs('tcprules');
+
+/** A small known environment for both servers, with TCP* variables tcpserver must remove. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: '/usr/bin:/bin', TCPREMOTEHOST: 'stale', TCPREMOTEINFO: 'stale', FOO: 'bar', ...extra };
+}
+
+/** Run one connection through a server and return [program output, normalised log]. */
+async function once(bin: string, args: string[], env: NodeJS.ProcessEnv, input = '', pre: string[] = []): Promise<[string, string]> {
+  const srv = await startServer(bin, args, env, pre);
+  try {
+    const out = await talk(srv.port, input);
+    await until(() => /end \d+ status/.test(srv.log()));
+    await until(() => /status: 0\//.test(srv.log().split('end ').pop()!));
+    return [out.split(String(srv.port)).join('PORT'), normLog(srv.log(), [srv.port])];
+  } finally {
+    await srv.stop();
+  }
+}
+
+/**
+ * Our launcher is a dash script, and dash passes on its environment in its
+ * own hash order with PWD added; Debian's tcpserver is started through dash
+ * too, so both start from the same environment and can be compared exactly.
+ */
+async function both(args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<[[string, string], [string, string]]> {
+  const a = await once(ours('tcpserver'), args, env, input);
+  const b = await once('/bin/sh', args, env, input, ['-c', 'exec "$0" "$@"', debian!]);
+  return [a, b];
+}
+
+const norm = (s: string): string => s.replace(/TCPREMOTEPORT=\d+/, 'TCPREMOTEPORT=RPORT');
+
+describe.skipIf(!debian)('tcpserver, differential', () => {
+  let dns: DnsServer;
+  beforeAll(async () => {
+    dns = await dnsServer({
+      ptr: { '1.0.0.127.in-addr.arpa': 'Client.Example.' },
+      a: { 'client.example': ['127.0.0.1'] },
+    });
+  });
+  afterAll(async () => {
+    await dns?.close();
+  });
+
+  it('gives a program the same environment and -v lines (-R -H -l0)', async () => {
+    const [[oe, ol], [te, tl]] = await both(['-v', '-R', '-H', '-l0', '127.0.0.1', '0', 'env'], cleanEnv());
+    expect(norm(oe)).toBe(norm(te));
+    expect(ol).toBe(tl);
+    expect(ol).toContain('tcpserver: ok PID 0:127.0.0.1:PORT :127.0.0.1::RPORT');
+  });
+
+  it('looks names up through DNSCACHEIP, lowercased, and -p drops a name that does not map back', async () => {
+    const env = cleanEnv({ DNSCACHEIP: dns.ip });
+    const [[oe, ol], [te, tl]] = await both(['-v', '-R', '127.0.0.1', '0', 'env'], env);
+    expect(norm(oe)).toBe(norm(te));
+    expect(oe).toContain('TCPREMOTEHOST=client.example\n');
+    expect(oe).toContain('TCPLOCALHOST=client.example\n');
+    expect(ol).toBe(tl);
+    const [[pe], [qe]] = await both(['-v', '-p', '-R', '-l', 'me', '127.0.0.1', '0', 'env'], env);
+    expect(norm(pe)).toBe(norm(qe));
+    expect(pe).toContain('TCPREMOTEHOST=client.example');
+    const liar = await dnsServer({ ptr: { '1.0.0.127.in-addr.arpa': 'liar.example.' }, a: { 'liar.example': ['10.9.9.9'] } });
+    try {
+      const [[le, ll], [me, ml]] = await both(['-v', '-p', '-R', '127.0.0.1', '0', 'env'], cleanEnv({ DNSCACHEIP: liar.ip }));
+      expect([norm(le), ll]).toEqual([norm(me), ml]);
+      expect(le).not.toContain('TCPREMOTEHOST=');
+      expect(le).toContain('TCPLOCALHOST=liar.example');
+    } finally {
+      await liar.close();
+    }
+  });
+
+  it.skipIf(!tcprules)('follows rules from a tcprules cdb: deny, variables overriding TCP*, missing file, -X', async () => {
+    const d = tmpdir();
+    const rules = `${d}/rules.cdb`;
+    const env = cleanEnv();
+    await execa(tcprules!, [rules, `${d}/rules.tmp`], { input: '127.0.0.1:allow,RELAYCLIENT="",TCPLOCALHOST="ruled",X="a b"\n:deny\n' });
+    const [[oe, ol], [te, tl]] = await both(['-v', '-R', '-H', '-l0', '-x', rules, '127.0.0.1', '0', 'env'], env);
+    expect(norm(oe)).toBe(norm(te));
+    expect(oe).toContain('RELAYCLIENT=\n');
+    expect(ol).toBe(tl);
+    await execa(tcprules!, [rules, `${d}/rules.tmp`], { input: '127.:deny\n' });
+    const [[od, odl], [td, tdl]] = await both(['-v', '-R', '-H', '-l0', '-x', rules, '127.0.0.1', '0', 'env'], env);
+    expect([od, odl]).toEqual([td, tdl]);
+    expect(odl).toContain('tcpserver: deny PID');
+    expect(odl).toContain('status 25600');
+    const missing = `${d}/none.cdb`;
+    const [[om, oml], [tm, tml]] = await both(['-v', '-R', '-H', '-l0', '-x', missing, '127.0.0.1', '0', 'echo', 'hi'], env);
+    expect([om, oml]).toEqual([tm, tml]);
+    expect(oml).toContain('unable to read');
+    const [[ox], [tx]] = await both(['-v', '-X', '-R', '-H', '-l0', '-x', missing, '127.0.0.1', '0', 'echo', 'hi'], env);
+    expect([ox, tx]).toEqual(['hi\n', 'hi\n']);
+  });
+
+  it('writes the -B banner before anything else, and reports programs that cannot run', async () => {
+    const [[ob, ol], [tb, tl]] = await both(['-v', '-R', '-H', '-l0', '-B', 'hello\\n ', '127.0.0.1', '0', 'echo', 'x'], cleanEnv());
+    expect(ob).toBe(tb);
+    expect(ob).toBe('hello\\n x\n');
+    expect(ol).toBe(tl);
+    const [[on, onl], [tn, tnl]] = await both(['-v', '-R', '-H', '-l0', '127.0.0.1', '0', 'no-such-program'], cleanEnv());
+    expect([on, onl]).toEqual([tn, tnl]);
+    expect(onl).toContain('tcpserver: warning: dropping connection, unable to run no-such-program: file does not exist');
+  });
+
+  it('prints the same fatal errors and usage', async () => {
+    for (const args of [[], ['-z'], ['-q'], ['-c'], ['0', 'nosuchport', 'x'], ['1.2.3.4', '0', 'x'], ['-q', '1.2.3.4', '0', 'x']]) {
+      const a = await execa(ours('tcpserver'), args, { reject: false, env: cleanEnv() });
+      const b = await execa(debian!, args, { reject: false, env: cleanEnv() });
+      expect([a.exitCode, a.stderr, a.stdout]).toEqual([b.exitCode, b.stderr, b.stdout]);
+    }
+  });
+});
+
+describe('tcpserver', () => {
+  it('holds clients beyond -c in the backlog until a slot frees', async () => {
+    const d = tmpdir();
+    const prog = `${d}/slow`;
+    writeFileSync(prog, '#!/bin/sh\nread x\necho "got $x"\n', { mode: 0o755 });
+    const srv: Running = await startServer(ours('tcpserver'), ['-v', '-c', '1', '-R', '-H', '-l0', '127.0.0.1', '0', prog], { PATH: '/usr/bin:/bin' });
+    try {
+      const { connect } = await import('node:net');
+      const first = connect(srv.port, '127.0.0.1');
+      let firstOut = '';
+      first.on('data', (b) => (firstOut += b));
+      await until(() => srv.log().includes('status: 1/1'));
+      const second = talk(srv.port, 'two\n');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(srv.log().match(/pid \d+ from/g)?.length).toBe(1);
+      first.write('one\n');
+      expect(await second).toBe('got two\n');
+      await until(() => firstOut === 'got one\n');
+      first.destroy();
+      await until(() => (srv.log().match(/status: 0\/1/g)?.length ?? 0) >= 2);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('listens on IPv6 ::1 and renders the address compactly', async () => {
+    const srv = await startServer(ours('tcpserver'), ['-v', '-R', '-H', '-l0', '::1', '0', 'env'], { PATH: '/usr/bin:/bin' });
+    try {
+      const out = await talk(srv.port, '', '::1');
+      expect(out).toContain('TCPREMOTEIP=::1\n');
+      expect(out).toContain('TCPLOCALIP=::1\n');
+      await until(() => /end \d+ status 0/.test(srv.log()));
+      expect(srv.log()).toMatch(/tcpserver: pid \d+ from ::1\ntcpserver: ok \d+ 0:\?\?1:\d+ :\?\?1::\d+/);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
