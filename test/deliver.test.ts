@@ -1,0 +1,122 @@
+/**
+ * maildir and mbox delivery primitives: files byte for byte, >From quoting,
+ * locking, and no partial message left behind on failure.
+ */
+import { describe, expect, it } from 'vitest';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { tmpdir } from './helpers.ts';
+import { maildirDeliver } from '../src/lib/deliver/maildir.ts';
+import { fromLine, isFromLine, mboxDeliver } from '../src/lib/deliver/mbox.ts';
+import type { ByteSource } from '../src/lib/queue/source.ts';
+import { LOCK_EX, LOCK_UN, sys } from '../src/lib/native.ts';
+
+const PREFIX = Buffer.from('Return-Path: <god@heaven.af.mil>\nDelivered-To: djb@silverton.berkeley.edu\n');
+
+function maildir(): string {
+  const d = `${tmpdir()}/Maildir`;
+  for (const s of ['', '/tmp', '/new', '/cur']) mkdirSync(d + s);
+  return d;
+}
+
+/** A source giving `size`-byte chunks, failing after `failAfter` bytes when set. */
+function chunks(b: Buffer, size: number, failAfter?: number): ByteSource {
+  let off = 0;
+  return {
+    read(into) {
+      if (failAfter !== undefined && off >= failAfter) return Promise.reject(Object.assign(new Error('io'), { code: 'EIO' }));
+      const n = Math.min(size, into.length, b.length - off);
+      b.copy(into, 0, off, off + n);
+      off += n;
+      return Promise.resolve(n);
+    },
+  };
+}
+
+describe('maildir delivery', () => {
+  it('writes tmp/TIME.PID.HOST, links it into new/ and leaves tmp/ empty', async () => {
+    const d = maildir();
+    const msg = Buffer.from('From: a\n\nbody without final newline');
+    const r = await maildirDeliver(d, msg, { prefix: PREFIX, now: () => 812090814 });
+    expect(r).toEqual({ ok: true, file: `new/812090814.${process.pid}.${hostname()}` });
+    expect(readFileSync(`${d}/${(r as { file: string }).file}`)).toEqual(Buffer.concat([PREFIX, msg]));
+    expect(readdirSync(`${d}/tmp`)).toEqual([]);
+    // the next delivery from this process gets PID_1, streamed in small chunks
+    const r2 = await maildirDeliver(d, chunks(msg, 3), { prefix: PREFIX, host: 'h.example', now: () => 812090814 });
+    expect(r2).toEqual({ ok: true, file: `new/812090814.${process.pid}_1.h.example` });
+    expect(readFileSync(`${d}/new/812090814.${process.pid}_1.h.example`)).toEqual(Buffer.concat([PREFIX, msg]));
+  });
+
+  it('retries after 2 seconds when the tmp name exists', async () => {
+    const d = maildir();
+    const times = [700, 702];
+    // the next uniq is PID_2 (third delivery of this process)
+    writeFileSync(`${d}/tmp/700.${process.pid}_2.h`, 'stale');
+    const r = await maildirDeliver(d, Buffer.from('x\n'), { host: 'h', now: () => times.shift() ?? 704 });
+    expect(r).toEqual({ ok: true, file: `new/702.${process.pid}_2.h` });
+  });
+
+  it('defers with qmail-local\'s texts and cleans tmp/', async () => {
+    const d = maildir();
+    expect(await maildirDeliver(`${d}/nonexistent`, Buffer.from('x'))).toEqual({ ok: false, text: 'Unable to chdir to maildir. (#4.2.1)' });
+    writeFileSync(`${d}/file`, '');
+    expect(await maildirDeliver(`${d}/file`, Buffer.from('x'))).toEqual({ ok: false, text: 'Unable to chdir to maildir. (#4.2.1)' });
+    const r = await maildirDeliver(d, chunks(Buffer.alloc(1000, 'y'), 100, 300));
+    expect(r).toEqual({ ok: false, text: 'Unable to read message. (#4.3.0)' });
+    expect([readdirSync(`${d}/tmp`), readdirSync(`${d}/new`)]).toEqual([[], []]);
+    const noTmp = `${tmpdir()}/broken`;
+    mkdirSync(noTmp);
+    expect(await maildirDeliver(noTmp, Buffer.from('x'))).toEqual({ ok: false, text: 'Temporary error on maildir delivery. (#4.3.0)' });
+  });
+});
+
+describe('mbox delivery', () => {
+  const MSG = Buffer.from('From: God <god@heaven.af.mil>\nSubject: x\n\nFrom the start\n>From quoted\n>>From deeper\nFromage\n From indented\npartial last line');
+  const EXPECT =
+    'From god@heaven.af.mil Wed Jan 03 01:05:34 1996\n' +
+    'Return-Path: <god@heaven.af.mil>\n' +
+    'Delivered-To: djb@silverton.berkeley.edu\n' +
+    'From: God <god@heaven.af.mil>\nSubject: x\n\n>From the start\n>>From quoted\n>>>From deeper\nFromage\n From indented\npartial last line\n\n';
+
+  it('appends From_ line, prefix, >From-quoted message and the blank line byte for byte', async () => {
+    const f = `${tmpdir()}/Mailbox`;
+    expect(await mboxDeliver(f, MSG, { sender: 'god@heaven.af.mil', prefix: PREFIX, now: 820631134 })).toEqual({ ok: true });
+    expect(readFileSync(f, 'latin1')).toBe(EXPECT);
+    // the same through 1-byte and 7-byte chunks, appended
+    await mboxDeliver(f, chunks(MSG, 1), { sender: 'god@heaven.af.mil', prefix: PREFIX, now: 820631134 });
+    await mboxDeliver(f, chunks(MSG, 7), { sender: 'god@heaven.af.mil', prefix: PREFIX, now: 820631134 });
+    expect(readFileSync(f, 'latin1')).toBe(EXPECT + EXPECT + EXPECT);
+    // a message ending in a newline gets just the blank line
+    const g = `${tmpdir()}/mb2`;
+    await mboxDeliver(g, Buffer.from('a\n'), { sender: '', now: 0 });
+    expect(readFileSync(g, 'latin1')).toBe('From MAILER-DAEMON Thu Jan 01 00:00:00 1970\na\n\n');
+  });
+
+  it('builds the From_ line as qmail-local (LWQ 4.1.2 form)', () => {
+    expect(fromLine('user1@example.net', 926620490).toString()).toBe('From user1@example.net Thu May 13 18:34:50 1999\n');
+    expect(fromLine('a b\tc\nd', 0).toString()).toBe('From a-b-c-d Thu Jan 01 00:00:00 1970\n');
+    expect(fromLine('', 0).toString()).toBe('From MAILER-DAEMON Thu Jan 01 00:00:00 1970\n');
+    expect([isFromLine(Buffer.from('From ')), isFromLine(Buffer.from('>>From x')), isFromLine(Buffer.from('From\n')), isFromLine(Buffer.from('>From'))]).toEqual([true, true, false, false]);
+  });
+
+  it('waits for the lock, gives up with qmail\'s text, and truncates back on a read error', async () => {
+    const f = `${tmpdir()}/Mailbox`;
+    writeFileSync(f, 'old\n');
+    const fd = openSync(f, 'r');
+    sys.flock(fd, LOCK_EX);
+    expect(await mboxDeliver(f, MSG, { sender: 's', lockWait: 150 })).toEqual({ ok: false, text: 'File has been locked for 30 seconds straight. (#4.3.0)' });
+    setTimeout(() => sys.flock(fd, LOCK_UN), 100);
+    expect(await mboxDeliver(f, Buffer.from('new\n'), { sender: 's', now: 0 })).toEqual({ ok: true });
+    closeSync(fd);
+    expect(readFileSync(f, 'latin1')).toBe('old\nFrom s Thu Jan 01 00:00:00 1970\nnew\n\n');
+    const r = await mboxDeliver(f, chunks(Buffer.alloc(5000, 'z'), 1000, 3000), { sender: 's' });
+    expect(r).toEqual({ ok: false, text: 'Unable to read message: input/output error. (#4.3.0)' });
+    expect(readFileSync(f, 'latin1')).toBe('old\nFrom s Thu Jan 01 00:00:00 1970\nnew\n\n');
+  });
+
+  it('cannot deliver to /dev/null (LWQ G.17) and reports unopenable files', async () => {
+    expect(await mboxDeliver('/dev/null', Buffer.from('x\n'), { sender: 's' })).toEqual({ ok: false, text: 'Unable to write /dev/null: invalid argument. (#4.3.0)' });
+    const p = `${tmpdir()}/no/such`;
+    expect(await mboxDeliver(p, Buffer.from('x\n'), { sender: 's' })).toEqual({ ok: false, text: `Unable to open ${p}: file does not exist. (#4.2.1)` });
+  });
+});
