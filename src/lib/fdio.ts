@@ -9,8 +9,12 @@
  *                       else made non-blocking) waits 10 ms and retries,
  *                       EINTR retries; other errors are thrown with .code.
  *   fdChunks(fd, size?) the reads of fd until end of file, as an iterable.
+ *   filterFds(f, end?)  copy fd 0 to fd 1 through f (addcr, delcr): 0 at end
+ *                       of input, 111 on a read or write error (silently,
+ *                       as those filters do).
  */
 import { readSync } from 'node:fs';
+import { writeAll } from './strerr.ts';
 
 const nap = new Int32Array(new SharedArrayBuffer(4));
 
@@ -36,4 +40,18 @@ export function* fdChunks(fd: number, size = 65536): Generator<Buffer> {
     if (b.length === 0) return;
     yield b;
   }
+}
+
+/**
+ * Copy fd 0 to fd 1 through f (each read's output written before the next
+ * read), then write end() if given. Returns 0, or 111 on any read/write error.
+ */
+export function filterFds(f: (chunk: Buffer) => Buffer, end?: () => Buffer): number {
+  try {
+    for (const chunk of fdChunks(0)) writeAll(1, f(chunk));
+    if (end) writeAll(1, end());
+  } catch {
+    return 111;
+  }
+  return 0;
 }
