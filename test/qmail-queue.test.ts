@@ -12,7 +12,9 @@ import { bufferSource } from '../src/lib/queue/source.ts';
 import { envelopeBytes, parseQueuedEnvelope, EnvelopeScanner } from '../src/lib/queue/envelope.ts';
 import { qfn, queueSplit } from '../src/lib/queue/layout.ts';
 import { qqReply, QQ } from '../src/lib/queue/qqcodes.ts';
-import type { QmailIds } from '../src/lib/qmailids.ts';
+import { qmailIds, type QmailIds } from '../src/lib/qmailids.ts';
+import { canWriteQueue, submitMessage } from '../src/lib/queue/client.ts';
+import { chmodSync, chownSync } from 'node:fs';
 
 const NOIDS: QmailIds = {
   users: { alias: 7790, qmaild: 7791, qmaill: 7792, root: 0, qmailp: 7794, qmailq: 7795, qmailr: 7796, qmails: 7797 },
@@ -36,13 +38,14 @@ function files(dir: string, pre = ''): string[] {
 }
 
 /** Run bin/qmail-queue with the message on a pipe (fd 0) and the envelope in a file (fd 1). */
-function runQueue(h: string | undefined, msg: Buffer, env: Buffer): Promise<{ code: number | null; stderr: string }> {
+function runQueue(h: string | undefined, msg: Buffer, env: Buffer, uid?: number): Promise<{ code: number | null; stderr: string }> {
   const ef = `${tmpdir()}/env`;
   writeFileSync(ef, env);
   const fd = openSync(ef, 'r');
   const child = spawn(ours('qmail-queue'), [], {
     stdio: ['pipe', fd, 'pipe'],
     env: h === undefined ? { ...process.env, QMAILHOME: '' } : { ...process.env, QMAILHOME: h },
+    ...(uid === undefined ? {} : { uid, gid: uid }),
   });
   closeSync(fd);
   let stderr = '';
@@ -284,4 +287,63 @@ describe('qmail-queue (program)', () => {
     for (const f of orphans) expect(['pid', 'mess', 'intd']).toContain(f.split('/')[0]);
     console.log(`kill -9 x${KILLS}: ${todo.length} queued (${completed} exited 0), ${orphans.length} orphan files for qmail-send's cleanup`);
   }, 120_000);
+});
+
+describe('submitMessage (qmail_open/qmail_close)', () => {
+  const ENV = envelopeBytes('s@x.example', ['r@y.example']);
+
+  it('queues in-process when the queue is writable', async () => {
+    const h = home();
+    expect(canWriteQueue(h)).toBe(true);
+    const r = await submitMessage({}, { home: h }, Buffer.from('m\n'), ENV);
+    expect(r.code).toBe(0);
+    expect(r.reply).toBe('');
+    expect(readdirSync(`${h}/queue/todo`)).toEqual([String(r.id)]);
+  });
+
+  it('runs $QMAILQUEUE with the message on fd 0, the envelope on fd 1, and reads fd 6 for exit 82', async () => {
+    const d = tmpdir();
+    const qq = `${d}/qq`;
+    writeFileSync(qq, `#!/bin/sh\ncat > ${d}/msg\ncat <&1 > ${d}/env\ncase "$MODE" in\n82) printf 'DNo thanks' >&6; exit 82;;\n31) exit 31;;\nkill) kill -9 $$;;\nesac\nexit 0\n`);
+    chmodSync(qq, 0o755);
+    const h = home();
+    const r = await submitMessage({ QMAILQUEUE: qq }, { home: h }, Buffer.from('hello\n'), ENV);
+    expect(r).toEqual({ code: 0, reply: '' });
+    expect(readFileSync(`${d}/msg`, 'latin1')).toBe('hello\n');
+    expect(readFileSync(`${d}/env`)).toEqual(ENV);
+    expect(await submitMessage({ QMAILQUEUE: qq, MODE: '82' }, { home: h }, Buffer.from('x'), ENV)).toEqual({ code: 82, reply: 'DNo thanks' });
+    expect(await submitMessage({ QMAILQUEUE: qq, MODE: '31' }, { home: h }, Buffer.from('x'), ENV)).toEqual({ code: 31, reply: 'Dmail server permanently rejected message (#5.3.0)' });
+    expect((await submitMessage({ QMAILQUEUE: qq, MODE: 'kill' }, { home: h }, Buffer.from('x'), ENV)).reply).toBe('Zqq crashed (#4.3.0)');
+    expect(await submitMessage({ QMAILQUEUE: `${d}/missing` }, { home: h }, Buffer.from('x'), ENV)).toEqual({ code: 120, reply: 'Zunable to exec qq (#4.3.0)' });
+    expect(readdirSync(`${h}/queue/todo`)).toEqual([]);
+    // our own qmail-queue as QMAILQUEUE
+    expect(await submitMessage({ QMAILQUEUE: ours('qmail-queue') }, { home: h }, Buffer.from('x\n'), ENV)).toEqual({ code: 0, reply: '' });
+    expect(readdirSync(`${h}/queue/todo`).length).toBe(1);
+  });
+
+  it.skipIf(!isRoot)('as an unprivileged user (nobody): no access to the queue is 62, an unwritable pid/ is 63', async () => {
+    const nobody = 65534;
+    const base = tmpdir();
+    chmodSync(base, 0o755);
+    const h = `${base}/qmail`;
+    queueCreate(h, 23);
+    expect((await runQueue(h, Buffer.from('x\n'), Buffer.from('F\0\0'), nobody)).code).toBe(62);
+    chownSync(`${h}/queue`, nobody, nobody);
+    expect((await runQueue(h, Buffer.from('x\n'), Buffer.from('F\0\0'), nobody)).code).toBe(63);
+    for (const d of ['pid', 'mess', 'intd', 'todo']) chownSync(`${h}/queue/${d}`, nobody, nobody);
+    for (let i = 0; i < 23; i++) chownSync(`${h}/queue/mess/${i}`, nobody, nobody);
+    expect((await runQueue(h, Buffer.from('x\n'), Buffer.from('Fa\0Tb\0\0'), nobody)).code).toBe(0);
+    const [id] = readdirSync(`${h}/queue/todo`);
+    expect(readFileSync(`${h}/queue/todo/${id}`, 'latin1')).toMatch(/^u65534\0p\d+\0Fa\0Tb\0$/);
+    expect(statSync(`${h}/queue/mess/${Number(id) % 23}/${id}`).uid).toBe(nobody);
+  });
+
+  it('resolves qmail\'s users and groups by name, undefined when missing', () => {
+    const d = tmpdir();
+    writeFileSync(`${d}/passwd`, 'root:x:0:0::/root:/bin/sh\nalias:x:7790:2108::/var/qmail/alias:/bin/true\nqmaild:x:7791:2108::/var/qmail:/bin/true\nbad line\n');
+    writeFileSync(`${d}/group`, 'qmail:x:2107:\nnofiles:x:2108:\n');
+    const ids = qmailIds(`${d}/passwd`, `${d}/group`);
+    expect(ids.users).toEqual({ alias: 7790, qmaild: 7791, qmaill: undefined, root: 0, qmailp: undefined, qmailq: undefined, qmailr: undefined, qmails: undefined });
+    expect(ids.groups).toEqual({ qmail: 2107, nofiles: 2108 });
+  });
 });

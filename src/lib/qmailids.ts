@@ -10,6 +10,7 @@
  * machine without the qmail users) choose their own fallback and say so.
  */
 import { readFileSync } from 'node:fs';
+import { parsePasswd } from './passwd.ts';
 
 /** conf-users, in qmail's order: alias, daemon, log, owner, passwd, queue, remote, send. */
 export const QMAIL_USERS = ['alias', 'qmaild', 'qmaill', 'root', 'qmailp', 'qmailq', 'qmailr', 'qmails'] as const;
@@ -25,42 +26,41 @@ export interface QmailIds {
   groups: Record<QmailGroup, number | undefined>;
 }
 
-/** name -> [id, primary gid] from a passwd(5)/group(5)-style file (fields 0, 2, 3). */
-function table(path: string): Map<string, [number, number]> {
-  const m = new Map<string, [number, number]>();
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return m;
-  }
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f.length < 3 || f[0] === '' || m.has(f[0])) continue;
-    const id = Number(f[2]);
-    if (Number.isInteger(id) && id >= 0) m.set(f[0], [id, Number(f[3] ?? NaN)]);
+/** name -> uid from passwd(5) text (first entry wins, as NSS `files`). */
+function users(path: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of slurp(path)) {
+    const p = parsePasswd(line);
+    if (p && !m.has(p.name)) m.set(p.name, p.uid);
   }
   return m;
 }
 
-/** A passwd entry's uid and primary gid by name (getpwnam), or undefined. */
-export function getpwnam(name: string, passwd = '/etc/passwd'): { uid: number; gid: number } | undefined {
-  const e = table(passwd).get(name);
-  return e ? { uid: e[0], gid: e[1] } : undefined;
+/** name -> gid from group(5) text (`name:passwd:gid:members`). */
+function groups(path: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of slurp(path)) {
+    const f = line.split(':');
+    if (f.length === 4 && f[0] !== '' && /^[0-9]+$/.test(f[2]) && !m.has(f[0])) m.set(f[0], Number(f[2]));
+  }
+  return m;
 }
 
-/** A group's gid by name (getgrnam), or undefined. */
-export function getgrnam(name: string, group = '/etc/group'): number | undefined {
-  return table(group).get(name)?.[0];
+function slurp(path: string): string[] {
+  try {
+    return readFileSync(path, 'utf8').split('\n');
+  } catch {
+    return [];
+  }
 }
 
 /** Resolve every qmail user and group (files default to /etc/passwd, /etc/group). */
 export function qmailIds(passwd = '/etc/passwd', group = '/etc/group'): QmailIds {
-  const pw = table(passwd);
-  const gr = table(group);
-  const users = {} as Record<QmailUser, number | undefined>;
-  for (const u of QMAIL_USERS) users[u] = pw.get(u)?.[0];
-  const groups = {} as Record<QmailGroup, number | undefined>;
-  for (const g of QMAIL_GROUPS) groups[g] = gr.get(g)?.[0];
-  return { users, groups };
+  const pw = users(passwd);
+  const gr = groups(group);
+  const u = {} as Record<QmailUser, number | undefined>;
+  for (const n of QMAIL_USERS) u[n] = pw.get(n);
+  const g = {} as Record<QmailGroup, number | undefined>;
+  for (const n of QMAIL_GROUPS) g[n] = gr.get(n);
+  return { users: u, groups: g };
 }

@@ -1,0 +1,120 @@
+/**
+ * queue/client: how qmail's injecting programs hand a message to the queue
+ * (qmail.c's qmail_open/qmail_close, for qmail-inject, qmail-smtpd,
+ * qmail-local's forwards and qmail-send's bounces). One call, two routes:
+ *
+ * - a program: $QMAILQUEUE when set (qmail-queue(8): "Programs included with
+ *   qmail which invoke qmail-queue will invoke the contents of $QMAILQUEUE
+ *   instead"), else our bin/qmail-queue when this process cannot write the
+ *   queue itself. The message goes to its fd 0 (a pipe), the envelope to its
+ *   fd 1 (a pipe read end), and fd 6 is offered for a custom error text
+ *   (exit 82). An exec failure is code 120.
+ * - in-process: queueInject() when $QMAILQUEUE is unset and this process can
+ *   write pid/, mess/, intd/ and todo/ (the embedded setup, where one user
+ *   owns everything, and a server already running as the queue's owner): the
+ *   same files, without a process start.
+ *
+ * The result carries qmail-queue's exit code and qmail_close()'s reply text
+ * ('' = queued, `D...` permanent, `Z...` temporary), ready for an SMTP reply
+ * or a qmail-inject diagnostic.
+ */
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { accessSync, closeSync, constants, write } from 'node:fs';
+import { sys } from '../native.ts';
+import { binPath } from '../root.ts';
+import { queueDir } from './layout.ts';
+import { queueInject, type InjectOptions } from './inject.ts';
+import { qqReply } from './qqcodes.ts';
+
+/** What a queue submission came to. */
+export interface QueueReply {
+  /** qmail-queue's exit code (120: could not run it) */
+  code: number;
+  /** qmail_close()'s text: '' when queued */
+  reply: string;
+  /** message number, when queued in-process */
+  id?: number;
+}
+
+/** True when this process may write the queue directly (pid, mess, intd, todo writable). */
+export function canWriteQueue(home: string): boolean {
+  const q = queueDir(home);
+  try {
+    for (const d of ['pid', 'mess', 'intd', 'todo']) accessSync(`${q}/${d}`, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const writeAsync = (fd: number, b: Buffer): Promise<number> => new Promise((res, rej) => write(fd, b, (e, n) => (e ? rej(e) : res(n))));
+
+/**
+ * Run a qmail-queue-compatible program: message on fd 0, envelope on fd 1,
+ * fd 6 read for an error text. `env` is the child's whole environment.
+ */
+export async function runQueueProgram(prog: string, env: Record<string, string | undefined>, message: Uint8Array, envelope: Uint8Array): Promise<QueueReply> {
+  const [r, w] = sys.pipe();
+  let child;
+  try {
+    child = spawn(prog, [], { stdio: ['pipe', r, 'inherit', 'ignore', 'ignore', 'ignore', 'pipe'], env: env as NodeJS.ProcessEnv });
+  } catch (e) {
+    closeSync(w);
+    throw e;
+  } finally {
+    closeSync(r);
+  }
+  let wOpen = true;
+  const closeW = (): void => {
+    if (wOpen) {
+      wOpen = false;
+      closeSync(w);
+    }
+  };
+  let custom = '';
+  const fd6 = (child.stdio as unknown as Array<Readable | null>)[6];
+  fd6?.on('data', (d: Buffer) => (custom += d.toString('latin1')));
+  fd6?.on('error', () => undefined);
+  child.stdin!.on('error', () => undefined);
+  const exited = new Promise<[number | null, NodeJS.Signals | null, boolean]>((res) => {
+    child.on('error', () => res([120, null, true]));
+    child.on('close', (code, sig) => res([code, sig, false]));
+  });
+  // qmail_open's order: the whole message, then the envelope.
+  child.stdin!.end(message, () => {
+    void (async () => {
+      try {
+        let b = Buffer.from(envelope);
+        while (b.length > 0) b = b.subarray(await writeAsync(w, b));
+      } catch {
+        /* the child died early: its exit code tells */
+      } finally {
+        closeW();
+      }
+    })();
+  });
+  const [code, sig, execFailed] = await exited;
+  if (execFailed) {
+    closeW();
+    return { code: 120, reply: qqReply(120) };
+  }
+  if (sig !== null) return { code: 81, reply: qqReply(0, '', true) };
+  return { code: code ?? 81, reply: qqReply(code ?? 81, custom) };
+}
+
+/**
+ * Queue a message the way qmail's programs do (see module comment).
+ * `opts.home` is the qmail home; `env` the caller's environment (QMAILQUEUE,
+ * QMAILHOME are passed on to a program).
+ */
+export async function submitMessage(env: Record<string, string | undefined>, opts: InjectOptions, message: Uint8Array, envelope: Uint8Array): Promise<QueueReply> {
+  const qq = env.QMAILQUEUE;
+  if (qq === undefined || qq === '') {
+    if (canWriteQueue(opts.home)) {
+      const r = await queueInject(opts, message, envelope);
+      return { code: r.code, reply: qqReply(r.code), id: r.id };
+    }
+  }
+  return runQueueProgram(qq || binPath('qmail-queue'), { ...env, QMAILHOME: opts.home }, message, envelope);
+}
