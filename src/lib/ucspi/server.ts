@@ -284,6 +284,9 @@ export class TcpServer {
 
   private async runInProcess(main: Main, s: Socket, pid: number, f: Parameters<typeof connLine>[2], envp: string[]): Promise<void> {
     this.log(connLine('ok', pid, f));
+    // pauseOnConnect left the socket explicitly paused; back to the initial
+    // state, in which a program's 'data' listener or read() starts the flow
+    (s as unknown as { _readableState: { flowing: boolean | null } })._readableState.flowing = null;
     const session: Session = { pid, socket: s, stderr: process.stderr };
     const ctx: Ctx = { argv: this.cfg.argv.slice(), env: envObject(envp), cwd: process.cwd(), stdin: s, stdout: s, stderr: process.stderr };
     bindSession(ctx, session);
