@@ -73,7 +73,7 @@ function pwriteAll(fd: number, buf: Buffer, pos: number | null): void {
   while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off, pos === null ? null : pos + off);
 }
 
-/** Where a CdbWriter puts its bytes: appended in order, then the header at offset 0. */
+/** Where a CdbWriter puts its bytes: appended in order (append must copy what it keeps), then the header at offset 0. */
 interface Sink {
   append(b: Buffer): void;
   header(b: Buffer): void;
@@ -126,7 +126,7 @@ export class CdbWriter {
   }
 
   private flush(): void {
-    if (this.used > 0) this.sink.append(Buffer.from(this.buf.subarray(0, this.used)));
+    if (this.used > 0) this.sink.append(this.buf.subarray(0, this.used));
     this.used = 0;
   }
 
@@ -150,13 +150,15 @@ export class CdbWriter {
       p.set(this.positions);
       this.positions = p;
     }
-    this.hashes[this.count] = cdbHash(k);
+    let h = 5381;
+    for (let i = 0; i < k.length; i++) h = (((h << 5) + h) ^ k[i]) >>> 0;
+    this.hashes[this.count] = h;
     this.positions[this.count] = at;
     this.count++;
-    const head = Buffer.allocUnsafe(8);
-    head.writeUInt32LE(k.length, 0);
-    head.writeUInt32LE(d.length, 4);
-    this.emit(head);
+    if (this.used + 8 > this.buf.length) this.flush();
+    this.buf.writeUInt32LE(k.length, this.used);
+    this.buf.writeUInt32LE(d.length, this.used + 4);
+    this.used += 8;
     this.emit(k);
     this.emit(d);
   }
@@ -205,7 +207,7 @@ export class CdbWriter {
  */
 export function cdbBuild(records: Iterable<readonly [Buffer | string, Buffer | string]>): Buffer {
   const chunks: Buffer[] = [];
-  const w = new CdbWriter({ append: (b) => chunks.push(b), header: (h) => (chunks[0] = Buffer.concat([h, chunks[0].subarray(h.length)])) });
+  const w = new CdbWriter({ append: (b) => chunks.push(Buffer.from(b)), header: (h) => (chunks[0] = Buffer.concat([h, chunks[0].subarray(h.length)])) });
   for (const [k, d] of records) w.add(k, d);
   w.finish();
   return Buffer.concat(chunks);

@@ -77,9 +77,6 @@ const NL = 0x0a;
 const ALLOW = Buffer.from('allow');
 const DENY = Buffer.from('deny');
 
-function startsWith(b: Buffer, at: number, word: Buffer): boolean {
-  return b.length - at >= word.length && b.compare(word, 0, word.length, at, at + word.length) === 0;
-}
 
 /** An IPv6 rule address: a full address, `g1:...:gn:` (n <= 7), or a compact prefix ending in `:` with `::`. */
 function ip6RuleAddress(text: string): boolean {
@@ -89,55 +86,138 @@ function ip6RuleAddress(text: string): boolean {
   return /^([0-9a-fA-F]{1,4}:){1,7}$/.test(text);
 }
 
-/** Index of the `:` ending the address (see the module comment), or -1. */
-function addressEnd(x: Buffer): number {
-  const first = x.indexOf(COLON);
+/** b[at..] starts with the ASCII word w (at < end). */
+function wordAt(b: Buffer, at: number, end: number, w: Buffer): boolean {
+  if (end - at < w.length) return false;
+  for (let j = 0; j < w.length; j++) if (b[at + j] !== w[j]) return false;
+  return true;
+}
+
+/** Index of the `:` ending the address in b[s..e) (see the module comment), or -1. */
+function addressEnd(b: Buffer, s: number, e: number): number {
+  const first = find(b, COLON, s, e);
   if (first < 0) return -1;
-  const isAction = (c: number) => startsWith(x, c + 1, ALLOW) || startsWith(x, c + 1, DENY);
+  const isAction = (c: number) => wordAt(b, c + 1, e, ALLOW) || wordAt(b, c + 1, e, DENY);
   if (isAction(first)) return first;
-  const comma = x.indexOf(COMMA);
-  const limit = comma < 0 ? x.length : comma;
-  for (let c = x.indexOf(COLON, first + 1); c >= 0 && c < limit; c = x.indexOf(COLON, c + 1)) {
+  let limit = find(b, COMMA, s, e);
+  if (limit < 0) limit = e;
+  for (let c = find(b, COLON, first + 1, limit); c >= 0; c = find(b, COLON, c + 1, limit)) {
     if (!isAction(c)) continue;
-    const at = x.subarray(0, c).indexOf(AT);
-    return ip6RuleAddress(x.subarray(at + 1, c).toString('latin1')) ? c : first;
+    return ip6RuleAddress(b.toString('latin1', lastAt(b, s, c) + 1, c)) ? c : first;
   }
   return first;
 }
 
-/** DJB's scan_ulong over a whole field: digits only (empty = 0), wrapping mod 2^64. */
-function rangeNumber(field: Buffer, line: Buffer): bigint {
+/** DJB's scan_ulong over a whole field b[s..e): digits only (empty = 0), wrapping mod 2^64. */
+function rangeNumber(b: Buffer, s: number, e: number, bad: () => never): bigint {
   let n = 0n;
-  for (const c of field) {
-    if (c < 0x30 || c > 0x39) throw new RulesSyntaxError(line);
+  for (let i = s; i < e; i++) {
+    const c = b[i];
+    if (c < 0x30 || c > 0x39) bad();
     n = (n * 10n + BigInt(c - 0x30)) & 0xffffffffffffffffn;
   }
   return n;
 }
 
-/** Keys for an address: verbatim, an IPv4 range expanded, or an IPv6 address normalized. */
-function addressKeys(addr: Buffer, line: Buffer): Buffer[] {
-  if (addr.indexOf(EQ) < 0 && addr.indexOf(AT) < 0) {
-    const dash = addr.indexOf(DASH);
+/** Index of the last `@` in b[s..e) (the address of `info@address`), or s - 1. */
+function lastAt(b: Buffer, s: number, e: number): number {
+  for (let j = e - 1; j >= s; j--) if (b[j] === AT) return j;
+  return s - 1;
+}
+
+/** Index of byte c in b[s..e), or -1. */
+function find(b: Buffer, c: number, s: number, e: number): number {
+  const i = b.indexOf(c, s);
+  return i >= 0 && i < e ? i : -1;
+}
+
+/**
+ * Add the records of the address b[s..e): verbatim, an IPv4 range expanded,
+ * or an IPv6 address normalized. Returns the number of records.
+ */
+function addAddress(b: Buffer, s: number, e: number, data: Buffer, add: (k: Buffer, d: Buffer) => void, bad: () => never): number {
+  if (find(b, EQ, s, e) < 0 && find(b, AT, s, e) < 0) {
+    const dash = find(b, DASH, s, e);
     if (dash >= 0) {
-      const dot = addr.subarray(0, dash).lastIndexOf(DOT);
-      const left = dot < 0 ? 0 : dot + 1;
-      let right = addr.indexOf(DOT, dash + 1);
-      if (right < 0) right = addr.length;
-      let bot = rangeNumber(addr.subarray(left, dash), line);
-      let top = rangeNumber(addr.subarray(dash + 1, right), line);
+      let left = s;
+      for (let j = dash - 1; j >= s; j--) {
+        if (b[j] === DOT) {
+          left = j + 1;
+          break;
+        }
+      }
+      let right = find(b, DOT, dash + 1, e);
+      if (right < 0) right = e;
+      let bot = rangeNumber(b, left, dash, bad);
+      let top = rangeNumber(b, dash + 1, right, bad);
       if (top > 255n) top = 255n;
-      const keys: Buffer[] = [];
-      for (; bot <= top; bot++) keys.push(Buffer.concat([addr.subarray(0, left), Buffer.from(bot.toString()), addr.subarray(right)]));
-      return keys;
+      let n = 0;
+      for (; bot <= top; bot++, n++) add(Buffer.concat([b.subarray(s, left), Buffer.from(bot.toString()), b.subarray(right, e)]), data);
+      return n;
     }
   }
-  if (addr.indexOf(COLON) >= 0) {
-    const at = addr.indexOf(AT);
-    const ip = normalizeIp6Key(addr.subarray(at + 1).toString('latin1'));
-    return [Buffer.concat([addr.subarray(0, at + 1), Buffer.from(ip, 'latin1')])];
+  if (find(b, COLON, s, e) >= 0) {
+    const at = lastAt(b, s, e);
+    const ip = normalizeIp6Key(b.toString('latin1', at + 1, e));
+    add(Buffer.concat([b.subarray(s, at + 1), Buffer.from(ip, 'latin1')]), data);
+    return 1;
   }
-  return [addr];
+  add(b.subarray(s, e), data);
+  return 1;
+}
+
+/**
+ * The core of tcprules: compile the line b[s..e) (with or without its
+ * `\n`), calling add for each record. Returns false for a line that is
+ * skipped (empty, `#...`, blank, no `:`). Throws RulesSyntaxError.
+ */
+function compileLine(line: Buffer, s: number, e: number, add: (k: Buffer, d: Buffer) => void): boolean {
+  if (e === s || line[s] === HASH || line[s] === NL) return false;
+  // a view of just this line, so that searches (native indexOf) stop at its end
+  const b = line.subarray(s, e);
+  e -= s;
+  s = 0;
+  while (e > s && (b[e - 1] === NL || b[e - 1] === 0x20 || b[e - 1] === 0x09)) e--;
+  const colon = addressEnd(b, s, e);
+  if (colon < 0) return false;
+  const bad = (): never => {
+    throw new RulesSyntaxError(b.subarray(s, e));
+  };
+  let i = colon + 1;
+  let deny = false;
+  if (wordAt(b, i, e, DENY)) {
+    deny = true;
+    i += 4;
+  } else if (wordAt(b, i, e, ALLOW)) i += 5;
+  else bad();
+  // variables: ,NAME=XvalueX ... (positions first, then one allocation)
+  const vars: number[] = [];
+  let size = deny ? 2 : 0;
+  while (i < e) {
+    if (b[i] !== COMMA) bad();
+    const eq = find(b, EQ, i + 1, e);
+    if (eq < 0 || eq + 1 >= e) bad();
+    const close = find(b, b[eq + 1], eq + 2, e);
+    if (close < 0) bad();
+    vars.push(i + 1, eq, close);
+    size += 1 + (eq + 1 - (i + 1)) + (close - (eq + 2)) + 1;
+    i = close + 1;
+  }
+  const data = Buffer.allocUnsafe(size);
+  let o = 0;
+  if (deny) {
+    data[o++] = 0x44;
+    data[o++] = 0;
+  }
+  for (let v = 0; v < vars.length; v += 3) {
+    const [name, eq, close] = [vars[v], vars[v + 1], vars[v + 2]];
+    data[o++] = 0x2b;
+    o += b.copy(data, o, name, eq + 1);
+    o += b.copy(data, o, eq + 2, close);
+    data[o++] = 0;
+  }
+  addAddress(b, s, colon, data, add, bad);
+  return true;
 }
 
 /**
@@ -148,32 +228,8 @@ function addressKeys(addr: Buffer, line: Buffer): Buffer[] {
  * action (not `allow`/`deny`) or a malformed `,NAME=XvalueX` list or range.
  */
 export function parseRuleLine(line: Buffer): RuleRecord[] | undefined {
-  if (line.length === 0 || line[0] === HASH || line[0] === NL) return undefined;
-  let len = line.length;
-  while (len > 0 && (line[len - 1] === NL || line[len - 1] === 0x20 || line[len - 1] === 0x09)) len--;
-  const x = line.subarray(0, len);
-  const colon = addressEnd(x);
-  if (colon < 0) return undefined;
-  const parts: Buffer[] = [];
-  let i = colon + 1;
-  if (startsWith(x, i, DENY)) {
-    parts.push(Buffer.from('D\0', 'latin1'));
-    i += 4;
-  } else if (startsWith(x, i, ALLOW)) {
-    i += 5;
-  } else throw new RulesSyntaxError(x);
-  while (i < len) {
-    if (x[i] !== COMMA) throw new RulesSyntaxError(x);
-    const eq = x.indexOf(EQ, i + 1);
-    if (eq < 0 || eq + 1 >= len) throw new RulesSyntaxError(x);
-    const delim = x[eq + 1];
-    const close = x.indexOf(delim, eq + 2);
-    if (close < 0) throw new RulesSyntaxError(x);
-    parts.push(Buffer.from('+'), x.subarray(i + 1, eq + 1), x.subarray(eq + 2, close), Buffer.alloc(1));
-    i = close + 1;
-  }
-  const data = Buffer.concat(parts);
-  return addressKeys(x.subarray(0, colon), x).map((k) => [k, data]);
+  const recs: RuleRecord[] = [];
+  return compileLine(line, 0, line.length, (k, d) => recs.push([k, d])) ? recs : undefined;
 }
 
 /**
@@ -181,28 +237,25 @@ export function parseRuleLine(line: Buffer): RuleRecord[] | undefined {
  * stream, an array) line by line, calling add(key, data) for each record in
  * input order. A last line without `\n` counts. Rejects with the first
  * RulesSyntaxError (records of earlier lines have been added), or with
- * whatever the chunk source or add() throws.
+ * whatever the chunk source or add() throws. Keys may be views into the
+ * chunks: a source must not reuse a chunk's memory after yielding it.
  */
 export async function compileRules(
   chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
   add: (key: Buffer, data: Buffer) => void,
 ): Promise<void> {
   let rest: Buffer = Buffer.alloc(0);
-  const doLine = (l: Buffer) => {
-    const recs = parseRuleLine(l);
-    if (recs) for (const [k, d] of recs) add(k, d);
-  };
   for await (const chunk of chunks) {
-    let buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+    const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
     let start = 0;
     let nl: number;
     while ((nl = buf.indexOf(NL, start)) >= 0) {
-      doLine(buf.subarray(start, nl + 1));
+      compileLine(buf, start, nl + 1, add);
       start = nl + 1;
     }
-    rest = Buffer.from(buf.subarray(start));
+    rest = buf.subarray(start);
   }
-  if (rest.length) doLine(rest);
+  if (rest.length) compileLine(rest, 0, rest.length, add);
 }
 
 /** The 8 groups of an IPv6 address text (an IPv4 tail allowed), or undefined. */
