@@ -14,7 +14,7 @@
  *     process never reuses a name. On EEXIST sleep 2 s and try again with a
  *     new TIME, 3 attempts in all.
  *  3. Write `prefix` (the caller's Return-Path and Delivered-To lines) and the
- *     message, unchanged (no From_ line, no >From quoting), fsync, close, all
+ *     message, unchanged (no From_ line, no >From quoting), close, all
  *     checked ("NFS-writing").
  *  4. link tmp/NAME to new/NAME: at that instant the message is delivered;
  *     then unlink tmp/NAME. Any failure unlinks tmp/NAME.
@@ -23,11 +23,12 @@
  * read errors say "Unable to read message. (#4.3.0)". The 24-hour timer of
  * maildir(5) is the caller's (qmail-local's delivery timeout).
  */
-import { closeSync, constants, fsync, linkSync, openSync, statSync, unlinkSync, accessSync } from 'node:fs';
+import { closeSync, constants, linkSync, openSync, statSync, unlinkSync, accessSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errCode } from '../errstr.ts';
 import { writeAll } from '../strerr.ts';
+import { fsyncFd } from '../fsyncfd.ts';
 import type { ByteSource } from '../queue/source.ts';
 import { isTempErrno } from './errtemp.ts';
 
@@ -57,7 +58,6 @@ export function maildirHost(): string {
   return Buffer.from(hostname()).subarray(0, 64).toString('latin1');
 }
 
-const fsyncAsync = (fd: number): Promise<void> => new Promise((res, rej) => fsync(fd, (e) => (e ? rej(e) : res())));
 
 const TEMP = 'Temporary error on maildir delivery. (#4.3.0)';
 
@@ -115,7 +115,7 @@ export async function maildirDeliver(dir: string, message: Uint8Array | ByteSour
         writeAll(fd, buf.subarray(0, n));
       }
     }
-    await fsyncAsync(fd);
+    await fsyncFd(fd);
     open = false;
     closeSync(fd); // NFS dorks: close's status counts
   } catch {

@@ -23,10 +23,11 @@
  *
  * Every failure is temporary (qmail-local exits 111 with the text).
  */
-import { closeSync, constants, fstatSync, fsync, ftruncateSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errCode, errstr } from '../errstr.ts';
 import { writeAll } from '../strerr.ts';
+import { fsyncFd } from '../fsyncfd.ts';
 import { LOCK_EX, LOCK_NB, sys } from '../native.ts';
 import { myctime } from '../qmaildate.ts';
 import type { ByteSource } from '../queue/source.ts';
@@ -121,7 +122,6 @@ class MboxWriter {
   }
 }
 
-const fsyncAsync = (fd: number): Promise<void> => new Promise((res, rej) => fsync(fd, (e) => (e ? rej(e) : res())));
 
 /**
  * Append `message` (bytes, or a ByteSource read to its end) to the mbox
@@ -185,7 +185,7 @@ export async function mboxDeliver(fn: string, message: Uint8Array | ByteSource, 
         }
       }
       w.end();
-      await fsyncAsync(fd);
+      await fsyncFd(fd);
     } catch (e) {
       return undo(`Unable to write ${fn}: ${errstr(e)}. (#4.3.0)`);
     }

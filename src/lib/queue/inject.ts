@@ -31,8 +31,9 @@
  * Metadata operations and writes are synchronous (microseconds); the two
  * fsyncs run in the libuv pool, so a server's other sessions go on meanwhile.
  */
-import { accessSync, closeSync, constants, fchmodSync, fstatSync, fsync, ftruncateSync, linkSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fstatSync, ftruncateSync, linkSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { writeAll } from '../strerr.ts';
+import { fsyncFd } from '../fsyncfd.ts';
 import { date822fmt } from '../qmaildate.ts';
 import { qmailIds, type QmailIds } from '../qmailids.ts';
 import { queueDir, queueSplit } from './layout.ts';
@@ -78,7 +79,6 @@ class Fail {
   }
 }
 
-const fsyncAsync = (fd: number): Promise<void> => new Promise((res, rej) => fsync(fd, (e) => (e ? rej(e) : res())));
 
 /**
  * The Received line qmail-queue prepends (with its `\n`):
@@ -236,7 +236,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       }
     }
     try {
-      await fsyncAsync(messFd);
+      await fsyncFd(messFd);
     } catch {
       throw new Fail(QQ.WRITE);
     }
@@ -284,7 +284,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     }
     if (!scan.done) throw new Fail(QQ.READ);
     try {
-      await fsyncAsync(intdFd);
+      await fsyncFd(intdFd);
     } catch {
       throw new Fail(QQ.WRITE);
     }
