@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'nod
 import { execa } from 'execa';
 import { ours, tmpdir } from './helpers.ts';
 import { queueCreate } from '../src/lib/queue/create.ts';
+import { channelRecord, infoRecord, parseChannelFile, parseInfo } from '../src/lib/queue/records.ts';
 
 /** A queue with three preprocessed messages in three split subdirectories and one in todo. */
 function craftedQueue(): string {
@@ -184,5 +185,19 @@ describe('maildirmake', () => {
     expect([u.exitCode, u.stderr]).toEqual([100, 'maildirmake: usage: maildirmake name']);
     const deep = await execa(ours('maildirmake'), ['no/such'], { cwd: d, reject: false });
     expect([deep.exitCode, deep.stderr]).toEqual([111, 'maildirmake: fatal: unable to mkdir no/such: file does not exist']);
+  });
+});
+
+describe('queue records', () => {
+  it('parses local/remote records with their positions, skipping junk and an unterminated tail', () => {
+    const b = Buffer.concat([channelRecord(Buffer.from('a@x')), Buffer.from('Db@y\0\0Xz\0T\0Tpartial')]);
+    expect(parseChannelFile(b).map((r) => [r.done, r.addr.toString(), r.pos])).toEqual([
+      [false, 'a@x', 0],
+      [true, 'b@y', 5],
+      [false, '', 14],
+    ]);
+    expect(parseInfo(infoRecord(Buffer.from('s@x'))).toString()).toBe('s@x');
+    expect(parseInfo(Buffer.from('F')).toString()).toBe('');
+    expect(parseInfo(Buffer.alloc(0)).toString()).toBe('');
   });
 });

@@ -11,6 +11,7 @@
 import { fstatSync, openSync, readSync, closeSync, readdirSync, statSync } from 'node:fs';
 import { errCode } from '../errstr.ts';
 import { qfn, readdirRaw, readSubdir } from './layout.ts';
+import { parseChannelFile, parseInfo } from './records.ts';
 
 /** Regular files below dir (recursively); unreadable directories go to onError. */
 function countFiles(dir: string, onError: (path: string, e: unknown) => void): number {
@@ -77,8 +78,8 @@ export interface QueuedMessage {
   recipients: QueuedRecipient[];
 }
 
-/** The whole file (latin1), or undefined + the error. */
-function slurpFd(path: string): { text?: string; mtime?: number; err?: unknown } {
+/** The whole file and its mtime (seconds), or the error. */
+function slurpFd(path: string): { data?: Buffer; mtime?: number; err?: unknown } {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -94,7 +95,7 @@ function slurpFd(path: string): { text?: string; mtime?: number; err?: unknown }
       chunks.push(Buffer.from(buf.subarray(0, n)));
     }
     const mtime = Math.floor(fstatSync(fd).mtimeMs / 1000);
-    return { text: Buffer.concat(chunks).toString('latin1'), mtime };
+    return { data: Buffer.concat(chunks), mtime };
   } catch (err) {
     return { err };
   } finally {
@@ -136,24 +137,19 @@ export function readQueue(
         bouncing = false;
       }
       const info = slurpFd(`${q}/${qfn('info', id, split)}`);
-      if (info.text === undefined) {
+      if (info.data === undefined) {
         trouble(id, info.err);
         continue;
       }
-      const nul = info.text.indexOf('\0');
-      const sender = (nul < 0 ? info.text : info.text.slice(0, nul)).slice(1);
+      const sender = parseInfo(info.data).toString('latin1');
       const m: QueuedMessage = { id, time: info.mtime!, size, sender, bouncing, recipients: [] };
       for (const channel of ['local', 'remote'] as const) {
         const r = slurpFd(`${q}/${qfn(channel, id, split)}`);
-        if (r.text === undefined) {
+        if (r.data === undefined) {
           if (errCode(r.err) !== 'ENOENT') m.recipients.push({ error: r.err });
           continue;
         }
-        const recs = r.text.split('\0');
-        recs.pop(); // the unterminated tail (or '') is not a record
-        for (const rec of recs) {
-          if (rec[0] === 'T' || rec[0] === 'D') m.recipients.push({ channel, done: rec[0] === 'D', addr: rec.slice(1) });
-        }
+        for (const rec of parseChannelFile(r.data)) m.recipients.push({ channel, done: rec.done, addr: rec.addr.toString('latin1') });
       }
       each(m);
     }
