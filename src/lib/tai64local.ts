@@ -3,7 +3,7 @@
  * section 1) as a restartable byte state machine over chunks.
  *
  * Public functions:
- *   class LocalFilter(zone)   .push(chunk) -> Buffer of output; .end() -> Buffer
+ *   class LocalFilter(zone)   .push(chunk) -> output so far (valid until the next push)
  *   labelText(digits, zone)   `YYYY-MM-DD HH:MM:SS.NNNNNNNNN` for lowercase hex digits
  *
  * Rules: only a line whose first byte is `@` is converted. Lowercase hex
@@ -55,47 +55,114 @@ function isHex(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 97 && c <= 102);
 }
 
+function hexVal(c: number): number {
+  return c <= 57 ? c - 48 : c - 87;
+}
+
 /** The filter's state across chunks. */
 export class LocalFilter {
   private st: number = St.LineStart;
   private digits = '';
   private readonly zone: Zone;
+  private out = Buffer.allocUnsafe(1 << 17);
+  private o = 0;
+  /** seconds digits (16 bytes) of the last fast-path label and their text */
+  private lastSec = Buffer.alloc(16);
+  private lastSecText = Buffer.alloc(0);
+
   constructor(zone: Zone) {
     this.zone = zone;
   }
 
-  /** Feed a chunk; returns the output it completes. */
+  private room(n: number): void {
+    if (this.o + n <= this.out.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.o + n));
+    this.out.copy(bigger, 0, 0, this.o);
+    this.out = bigger;
+  }
+
+  private put(b: Uint8Array, from: number, to: number): void {
+    this.room(to - from);
+    this.out.set(b.subarray(from, to), this.o);
+    this.o += to - from;
+  }
+
+  private putText(t: string): void {
+    this.room(t.length);
+    this.o += this.out.write(t, this.o, 'latin1');
+  }
+
+  /**
+   * Fast path for the usual label: `@` + exactly 24 lowercase hex digits
+   * followed by a non-digit, all inside chunk at i (the `@`). Writes the
+   * time text and returns the index of the terminating byte, or -1.
+   */
+  private fast(chunk: Buffer, i: number): number {
+    if (i + 25 >= chunk.length) return -1;
+    for (let k = i + 1; k <= i + 24; k++) if (!isHex(chunk[k])) return -1;
+    if (isHex(chunk[i + 25])) return -1;
+    let same = this.lastSecText.length > 0;
+    for (let k = 0; same && k < 16; k++) if (this.lastSec[k] !== chunk[i + 1 + k]) same = false;
+    if (!same) {
+      chunk.copy(this.lastSec, 0, i + 1, i + 17);
+      this.lastSecText = Buffer.from(secondsText(chunk.toString('latin1', i + 1, i + 17), this.zone), 'latin1');
+    }
+    let nano = 0;
+    for (let k = i + 17; k <= i + 24; k++) nano = nano * 16 + hexVal(chunk[k]);
+    this.put(this.lastSecText, 0, this.lastSecText.length);
+    this.room(10);
+    const out = this.out;
+    let o = this.o;
+    if (nano >= 1e9) out[o++] = 48 + Math.floor(nano / 1e9);
+    let r = nano % 1e9;
+    for (let p = 1e8; p >= 1; p /= 10) {
+      const d = Math.floor(r / p);
+      out[o++] = 48 + d;
+      r -= d * p;
+    }
+    this.o = o;
+    return i + 25;
+  }
+
+  /** Feed a chunk; returns the output it completes (valid until the next push). */
   push(chunk: Buffer): Buffer {
-    const parts: Buffer[] = [];
+    this.o = 0;
     const n = chunk.length;
     let i = 0;
     while (i < n) {
       if (this.st === St.LineStart) {
-        if (chunk[i] === 64) {
-          this.st = St.Label;
-          this.digits = '';
-          i++;
-        } else this.st = St.Copy;
+        if (chunk[i] !== 64) {
+          this.st = St.Copy;
+          continue;
+        }
+        const j = this.fast(chunk, i);
+        if (j >= 0) {
+          this.st = St.Copy;
+          i = j;
+          continue;
+        }
+        this.st = St.Label;
+        this.digits = '';
+        i++;
       } else if (this.st === St.Label) {
         let j = i;
         while (j < n && isHex(chunk[j])) j++;
         this.digits += chunk.toString('latin1', i, j);
         if (j === n) break;
-        parts.push(Buffer.from(labelText(this.digits, this.zone), 'latin1'));
-        this.st = chunk[j] === 10 ? St.LineStart : St.Copy;
-        parts.push(chunk.subarray(j, j + 1));
-        i = j + 1;
+        this.putText(labelText(this.digits, this.zone));
+        this.st = St.Copy;
+        i = j;
       } else {
         const j = chunk.indexOf(10, i);
         if (j < 0) {
-          parts.push(chunk.subarray(i));
+          this.put(chunk, i, n);
           break;
         }
-        parts.push(chunk.subarray(i, j + 1));
+        this.put(chunk, i, j + 1);
         this.st = St.LineStart;
         i = j + 1;
       }
     }
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    return this.out.subarray(0, this.o);
   }
 }
