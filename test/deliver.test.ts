@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { tmpdir } from './helpers.ts';
+import { spawn } from 'node:child_process';
+import { NODE, ROOT, tmpdir } from './helpers.ts';
 import { maildirDeliver } from '../src/lib/deliver/maildir.ts';
 import { fromLine, isFromLine, mboxDeliver } from '../src/lib/deliver/mbox.ts';
 import type { ByteSource } from '../src/lib/queue/source.ts';
@@ -68,6 +69,38 @@ describe('maildir delivery', () => {
     mkdirSync(noTmp);
     expect(await maildirDeliver(noTmp, Buffer.from('x'))).toEqual({ ok: false, text: 'Temporary error on maildir delivery. (#4.3.0)' });
   });
+});
+
+describe('maildir delivery under kill -9', () => {
+  it('never shows a partial message in new/ (20 random kills)', async () => {
+    const d = maildir();
+    const script = `import { maildirDeliver } from '${ROOT}/dist/src/lib/deliver/maildir.js';
+import { fdSource } from '${ROOT}/dist/src/lib/queue/source.js';
+const r = await maildirDeliver(process.argv[1], fdSource(0), { prefix: Buffer.from('Delivered-To: x\\n') });
+process.exit(r.ok ? 0 : 111);`;
+    const part = Buffer.alloc(50_000, 'line of text\n');
+    const whole = Buffer.concat([Buffer.from('Delivered-To: x\n'), part, part, part]);
+    let seed = 99;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    let ok = 0;
+    for (let k = 0; k < 20; k++) {
+      const child = spawn(NODE, ['--input-type=module', '-e', script, d], { stdio: ['pipe', 'ignore', 'inherit'] });
+      child.stdin!.on('error', () => undefined);
+      const done = new Promise<number | null>((res) => child.on('close', res));
+      const killer = setTimeout(() => child.kill('SIGKILL'), 30 + rnd(150));
+      child.stdin!.write(part);
+      await new Promise((r) => setTimeout(r, 40 + rnd(60)));
+      child.stdin!.write(part);
+      await new Promise((r) => setTimeout(r, 20 + rnd(40)));
+      child.stdin!.end(part);
+      if ((await done) === 0) ok++;
+      clearTimeout(killer);
+    }
+    const delivered = readdirSync(`${d}/new`);
+    expect(delivered.length).toBeGreaterThanOrEqual(ok);
+    for (const f of delivered) expect(readFileSync(`${d}/new/${f}`).equals(whole)).toBe(true);
+    console.log(`maildir kill -9 x20: ${delivered.length} delivered (${ok} exited 0), ${readdirSync(`${d}/tmp`).length} partial files left in tmp/`);
+  }, 120_000);
 });
 
 describe('mbox delivery', () => {
