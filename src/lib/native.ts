@@ -1,6 +1,6 @@
 /**
  * native: the POSIX calls Node does not expose (flock, pipe, mkfifo, setsid,
- * rlimits, fd flags, dup2), from the small addon in src/native/sys.c, built
+ * rlimits, fd flags, dup2, crypt(3)), from the small addon in src/native/sys.c, built
  * by `npm run build` against the pinned runtime's headers. Errors thrown carry
  * `.code` (errno name) and `.errno`, so errstr() prints DJB's phrase.
  */
@@ -27,6 +27,12 @@ export interface Sys {
    * only by throwing (`.code` = errno name) when the exec fails.
    */
   execve(path: string, argv: string[], envp: string[]): never;
+  /**
+   * crypt(3) (libxcrypt's crypt_rn) of key with setting (a salt or a whole
+   * stored hash such as `$y$j9T$...`): the hash, or null when the setting is
+   * invalid or its scheme unsupported. The C work area is zeroed afterwards.
+   */
+  crypt(key: Buffer, setting: string): string | null;
   rlimitNames: Record<'AS' | 'CORE' | 'DATA' | 'FSIZE' | 'MEMLOCK' | 'NOFILE' | 'NPROC' | 'RSS' | 'STACK' | 'CPU', number>;
 }
 

@@ -3,7 +3,8 @@
     {
       "target_name": "sys",
       "sources": ["sys.c"],
-      "cflags": ["-O2", "-Wall"]
+      "cflags": ["-O2", "-Wall"],
+      "libraries": ["-lcrypt"]
     }
   ]
 }

@@ -22,6 +22,11 @@
  *                            SIGXFSZ back to SIG_DFL (Node ignores them);
  *                            returns only by throwing, where process.execve
  *                            aborts the process on failure
+ *   crypt(key, setting) -> hash | null   crypt(3) of libxcrypt (crypt_rn: every
+ *                            scheme the system's shadow file may use: $y$,
+ *                            $6$, $5$, $1$...); key is a Buffer, the work area
+ *                            is zeroed afterwards; null when the setting is
+ *                            invalid or the scheme unsupported
  *   rlimitNames -> {AS, CORE, DATA, FSIZE, MEMLOCK, NOFILE, NPROC, RSS, STACK, CPU}
  */
 #define _GNU_SOURCE
@@ -38,6 +43,7 @@
 #include <sys/time.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <crypt.h>
 
 static const char *errname(int e) {
   switch (e) {
@@ -281,6 +287,39 @@ static napi_value js_execve(napi_env env, napi_callback_info info) {
   return fail(env, "execve");
 }
 
+static napi_value js_crypt(napi_env env, napi_callback_info info) {
+  napi_value a[2], out;
+  void *data;
+  size_t klen, slen;
+  char *key, setting[512];
+  struct crypt_data *cd;
+  const char *h;
+  if (!args(env, info, 2, a)) return NULL;
+  if (napi_get_buffer_info(env, a[0], &data, &klen) != napi_ok ||
+      napi_get_value_string_utf8(env, a[1], setting, sizeof setting, &slen) != napi_ok) {
+    napi_throw_type_error(env, NULL, "crypt(key: Buffer, setting: string)");
+    return NULL;
+  }
+  cd = calloc(1, sizeof *cd);
+  key = malloc(klen + 1);
+  if (!cd || !key) {
+    free(cd);
+    free(key);
+    errno = ENOMEM;
+    return fail(env, "crypt");
+  }
+  memcpy(key, data, klen);
+  key[klen] = 0;
+  h = crypt_rn(key, setting, cd, sizeof *cd);
+  if (h && h[0] != '*') napi_create_string_utf8(env, h, NAPI_AUTO_LENGTH, &out);
+  else napi_get_null(env, &out);
+  explicit_bzero(key, klen);
+  explicit_bzero(cd, sizeof *cd);
+  free(key);
+  free(cd);
+  return out;
+}
+
 static void put(napi_env env, napi_value obj, const char *name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
@@ -301,6 +340,7 @@ static napi_value init(napi_env env, napi_value exports) {
   put(env, exports, "close", js_close);
   put(env, exports, "timeofday", js_timeofday);
   put(env, exports, "execve", js_execve);
+  put(env, exports, "crypt", js_crypt);
   napi_create_object(env, &names);
 #define R(x) napi_set_named_property(env, names, #x, num(env, RLIMIT_##x));
   R(AS) R(CORE) R(DATA) R(FSIZE) R(MEMLOCK) R(NOFILE) R(NPROC) R(RSS) R(STACK) R(CPU)
