@@ -51,6 +51,8 @@ describe('tai64nlocal', () => {
     ':Europe/London',
     ':',
     'EST5EDT,M3.2.0,M11.1.0',
+    // DST without rules: posixrules' transitions (offsets equal to the file's; other offsets are a known gap)
+    'FOO5BAR',
     'AEST-10AEDT,M10.1.0,M4.1.0/3',
     'NZST-12NZDT,J60/2,300/-1',
     '<+0330>-3:30',

@@ -6,8 +6,8 @@
  *
  * Public functions:
  *   zoneFor(tz)       -> Zone   the zone TZ selects (undefined = TZ unset)
- *   readTzif(bytes)   -> Zone   a TZif v1/v2/v3/v4 file (tzfile(5), RFC 8536)
- *   parsePosixTz(s)   -> Zone | undefined   a POSIX TZ string (tzset(3))
+ *   readTzif(bytes, remap?) -> Zone   a TZif v1/v2/v3/v4 file (tzfile(5), RFC 8536)
+ *   parsePosixTz(s, defaultRules?) -> Zone | undefined   a POSIX TZ string (tzset(3))
  *   civil(t, offset)  -> Tm     broken-down time for a UTC offset
  *   Zone.localtime(t) -> Tm     t in Unix seconds (integer)
  *
@@ -15,7 +15,8 @@
  * ("Universal"); a leading `:` is dropped; the rest names a file (absolute, or
  * under $TZDIR or /usr/share/zoneinfo); if that cannot be read as TZif it is
  * parsed as a POSIX string (`EST5EDT,M3.2.0,M11.1.0`, `<+03>-3`, J/n/M
- * rules, /time with hours up to 167 and negative); if that fails too, UTC.
+ * rules, /time with hours up to 167 and negative; DST without rules takes
+ * the transitions of $TZDIR/posixrules); if that fails too, UTC.
  * In a file: before the first transition the first non-DST type applies (LMT);
  * from the last transition on, the footer's POSIX string (v2+) if present;
  * leap-second records (right/ zones) shift the time and yield second 60.
@@ -228,11 +229,12 @@ function changeTime(r: Rule, year: number, offset: number): number {
 
 /**
  * A zone from a POSIX TZ string (`STDoff[DST[off][,start[/time],end[/time]]]`),
- * or undefined when it cannot be parsed. DST without rules uses the US rules
- * (M3.2.0,M11.1.0). Which year's rules apply is decided by the UTC year of t,
+ * or undefined when it cannot be parsed. DST without rules uses the
+ * transitions of the `posixrules` file that defaultRules() returns, as glibc
+ * does (see remapTypes), or else the US rules (M3.2.0,M11.1.0). Which year's rules apply is decided by the UTC year of t,
  * as glibc does.
  */
-export function parsePosixTz(s: string): Zone | undefined {
+export function parsePosixTz(s: string, defaultRules?: () => Buffer | undefined): Zone | undefined {
   const sc = new Scan(s);
   if (parseName(sc) === undefined) return undefined;
   const stdW = parseHms(sc, 24);
@@ -244,6 +246,11 @@ export function parsePosixTz(s: string): Zone | undefined {
   if (sc.c() !== ',' && sc.c() !== '') {
     const w = parseHms(sc, 24);
     if (w !== undefined) dst = -w;
+  }
+  if (sc.i >= s.length || (sc.c() === ',' && sc.i + 1 === s.length)) {
+    const bytes = defaultRules?.();
+    const z = bytes && readTzif(bytes, { std, dst });
+    if (z) return z;
   }
   let start: Rule | undefined;
   let end: Rule | undefined;
@@ -290,7 +297,7 @@ function lastAtOrBefore(a: number[], t: number): number {
  * A zone from TZif bytes (tzfile(5)); undefined if they are not TZif. For
  * version 2+ the 64-bit data and the footer are used.
  */
-export function readTzif(b: Buffer): Zone | undefined {
+export function readTzif(b: Buffer, remap?: { std: number; dst: number }): Zone | undefined {
   if (b.length < 44 || b.toString('latin1', 0, 4) !== 'TZif') return undefined;
   const version = b[4];
   const counts = (o: number): number[] => [0, 1, 2, 3, 4, 5].map((k) => b.readUInt32BE(o + 20 + 4 * k));
@@ -323,7 +330,10 @@ export function readTzif(b: Buffer): Zone | undefined {
     leapAt.push(readT(o + i * (tsz + 4)));
     leapCorr.push(b.readInt32BE(o + i * (tsz + 4) + tsz));
   }
-  o += leapcnt * (tsz + 4) + isstd + isut;
+  o += leapcnt * (tsz + 4);
+  const stdInd = isstd === typecnt ? [...b.subarray(o, o + isstd)].map((x) => x !== 0) : new Array<boolean>(typecnt).fill(false);
+  o += isstd + isut;
+  if (remap) remapTypes(trans, idx, types, stdInd, remap.std, remap.dst);
   let footer: Zone | undefined;
   if (wide && b[o] === 0x0a) {
     const end = b.indexOf(0x0a, o + 1);
@@ -365,6 +375,31 @@ export function readTzif(b: Buffer): Zone | undefined {
   };
 }
 
+/**
+ * glibc's use of the `posixrules` file for a TZ string with a DST name but
+ * no rules (`CET-1CEST`): the file's transitions, each shifted by the
+ * difference between the user's offset and the file's own standard or DST
+ * offset (east; the DST one for a change out of DST given in wall-clock
+ * time), and every type given the user's standard or DST offset. The
+ * file's footer stays as it is (so after its last transition the file's own
+ * zone applies, as glibc does).
+ */
+function remapTypes(trans: number[], idx: number[], types: TType[], stdInd: boolean[], std: number, dst: number): void {
+  let fstd: number | undefined;
+  let fdst: number | undefined;
+  for (const k of idx) {
+    if (types[k].isdst) fdst ??= types[k].off;
+    else fstd ??= types[k].off;
+  }
+  let isdst = false;
+  for (let i = 0; i < trans.length; i++) {
+    const k = idx[i];
+    trans[i] += isdst && !stdInd[k] ? dst - (fdst ?? 0) : std - (fstd ?? 0);
+    isdst = types[k].isdst;
+  }
+  for (const ty of types) ty.off = ty.isdst ? dst : std;
+}
+
 // ---------------------------------------------------------------------------
 // TZ selection
 
@@ -386,5 +421,12 @@ export function zoneFor(tz: string | undefined, tzdir = '/usr/share/zoneinfo'): 
   if (name.startsWith(':')) name = name.slice(1);
   if (name === '') return loadFile('/etc/localtime') ?? UTC;
   const file = loadFile(name.startsWith('/') ? name : `${tzdir}/${name}`);
-  return file ?? parsePosixTz(name) ?? UTC;
+  const rules = () => {
+    try {
+      return readFileSync(`${tzdir}/posixrules`);
+    } catch {
+      return undefined;
+    }
+  };
+  return file ?? parsePosixTz(name, rules) ?? UTC;
 }
