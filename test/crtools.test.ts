@@ -183,6 +183,19 @@ describe('recordio vs Debian', () => {
   });
 });
 
+describe('fixcrio and recordio end with the program', () => {
+  for (const name of ['fixcrio', 'recordio'] as const) {
+    it(`${name}: output ends when the program exits although stdin stays open`, async () => {
+      // stdin is a pipe the test never closes; stdout must still reach EOF
+      const p = execa(ours(name), ['sh', '-c', 'echo hi'], { stdin: 'pipe', reject: false, stripFinalNewline: false });
+      const r = await p;
+      p.stdin?.destroy();
+      expect(r.stdout).toBe(name === 'fixcrio' ? 'hi\r\n' : 'hi\n');
+      expect(r.exitCode).toBe(0);
+    });
+  }
+});
+
 describe('argv0 vs Debian', () => {
   it.skipIf(!deb.argv0)('messages, exit codes and argv[0]', async () => {
     const cases = [[], ['sh'], ['no-such-program-here', 'x'], ['/nonexistent', 'x'], ['/', 'x'], ['sh', 'zz', '-c', 'echo "$0" "$1"', 'q']];

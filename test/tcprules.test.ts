@@ -9,8 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, openSync, closeSync } from 'node:fs';
 import { execa } from 'execa';
 import { Cdb, cdbBuild } from '../src/lib/cdb.ts';
-import { compileRules, decodeRule, normalizeIp6, parseRuleLine, rulesLookup, RulesSyntaxError } from '../src/lib/rules.ts';
-import { describeRule } from '../ucspi/tcprulescheck.ts';
+import { compileRules, decodeRule, normalizeIp6, parseRuleLine, ruleReport, rulesLookup, RulesSyntaxError } from '../src/lib/rules.ts';
 import { ours, theirs, tmpdir } from './helpers.ts';
 
 const debRules = theirs('tcprules');
@@ -257,7 +256,7 @@ describe('tcprulescheck vs Debian', () => {
       const debOnOurs = await execa(debCheck!, [`${d}/o/rules.cdb`], { env, extendEnv: false, encoding: 'buffer', stripFinalNewline: false });
       expect(Buffer.from(debOnOurs.stdout).equals(Buffer.from(deb.stdout))).toBe(true);
       for (const db of [ourDb, theirDb]) {
-        const mine = describeRule(rulesLookup(db, env.TCPREMOTEIP ?? '0.0.0.0', env.TCPREMOTEHOST, env.TCPREMOTEINFO));
+        const mine = ruleReport(rulesLookup(db, env.TCPREMOTEIP ?? '0.0.0.0', env.TCPREMOTEHOST, env.TCPREMOTEINFO));
         expect(mine.toString('latin1'), JSON.stringify(env)).toBe(Buffer.from(deb.stdout).toString('latin1'));
       }
     }

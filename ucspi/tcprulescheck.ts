@@ -17,29 +17,7 @@ import { resolve } from 'node:path';
 import type { Ctx } from '../src/lib/program.ts';
 import { die, errline, Exit } from '../src/lib/strerr.ts';
 import { Cdb } from '../src/lib/cdb.ts';
-import { rulesLookup, ruleItems, type RuleHit } from '../src/lib/rules.ts';
-
-/** The report for a lookup result, as bytes (latin1 keeps them exact). */
-export function describeRule(hit: RuleHit | undefined): Buffer {
-  const out: Buffer[] = [];
-  const line = (s: string | Buffer) => out.push(Buffer.isBuffer(s) ? s : Buffer.from(s, 'latin1'), Buffer.from('\n'));
-  if (!hit) {
-    line('default:');
-    line('allow connection');
-    return Buffer.concat(out);
-  }
-  out.push(Buffer.from('rule '), Buffer.from(hit.key), Buffer.from(':'));
-  line('');
-  for (const item of ruleItems(hit.value)) {
-    if (item[0] === 0x44) {
-      line('deny connection');
-      return Buffer.concat(out);
-    }
-    if (item[0] === 0x2b) line(Buffer.concat([Buffer.from('set environment variable '), item.subarray(1)]));
-  }
-  line('allow connection');
-  return Buffer.concat(out);
-}
+import { ruleReport, rulesLookup, type RuleHit } from '../src/lib/rules.ts';
 
 export async function main(ctx: Ctx): Promise<number> {
   const fn = ctx.argv[1];
@@ -59,7 +37,7 @@ export async function main(ctx: Ctx): Promise<number> {
   } catch (e) {
     die('tcprulescheck', 111, `unable to read ${fn}`, e);
   }
-  const report = describeRule(hit);
+  const report = ruleReport(hit);
   await new Promise<void>((res, rej) => ctx.stdout.write(report, (err) => (err ? rej(err) : res())));
   return 0;
 }

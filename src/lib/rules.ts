@@ -10,6 +10,7 @@
  *   RulesSyntaxError               a bad line (tcprules: `unable to parse this line`)
  *   rulesLookup(reader, ip, host?, info?) -> { key, value } | undefined
  *   ruleItems(value) / decodeRule(value) -> { deny, env }
+ *   ruleReport(hit)                tcprulescheck's output for a lookup result
  *   normalizeIp6(text)             RFC 5952 text of an IPv6 address
  *
  * Records (byte-identical to Debian's tcprules for every line it accepts):
@@ -436,4 +437,34 @@ export function decodeRule(value: Buffer, encoding: BufferEncoding = 'utf8'): Ru
     env.push([item.subarray(1, eq).toString(encoding), item.subarray(eq + 1).toString(encoding)]);
   }
   return { deny: false, env };
+}
+
+/**
+ * tcprulescheck's report for a lookup result, as bytes: `rule KEY:` (or
+ * `default:` when nothing matched), then per item of the value `deny
+ * connection` (and stop) for `D`, `set environment variable NAME=value` for
+ * `+NAME=value`, other items skipped; finally `allow connection`. Each line
+ * ends in `\n`.
+ */
+export function ruleReport(hit: RuleHit | undefined): Buffer {
+  const out: Buffer[] = [];
+  const line = (...parts: Array<string | Buffer>) => {
+    for (const p of parts) out.push(typeof p === 'string' ? Buffer.from(p, 'latin1') : p);
+    out.push(Buffer.from('\n'));
+  };
+  if (!hit) {
+    line('default:');
+    line('allow connection');
+    return Buffer.concat(out);
+  }
+  line('rule ', Buffer.from(hit.key), ':');
+  for (const item of ruleItems(hit.value)) {
+    if (item[0] === 0x44 /* D */) {
+      line('deny connection');
+      return Buffer.concat(out);
+    }
+    if (item[0] === 0x2b /* + */) line('set environment variable ', item.subarray(1));
+  }
+  line('allow connection');
+  return Buffer.concat(out);
 }
