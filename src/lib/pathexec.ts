@@ -13,6 +13,8 @@
  *   inheritedFds(), keepInheritedFds()  which descriptors the process
  *                                  inherited; undo Node's close-on-exec
  *                                  marking of them before an exec
+ *   prepareExec(argv, env, edits?), runPrepared(p)  the same in two steps,
+ *                                  for changes made just before the exec
  *   execOrDie(prog, argv, env, edits?)  pathexec or `prog: fatal: unable to run
  *                                  ARGV0: <errstr>` and exit 111
  *
@@ -172,6 +174,41 @@ export function verdict(e: unknown): 'next' | 'remember' | 'stop' {
   if (c === 'ENOENT') return 'next';
   if (c === 'EACCES' || c === 'EPERM' || c === 'EISDIR') return 'remember';
   return 'stop';
+}
+
+/** An exec made ready in advance: everything computed, nothing left to allocate much. */
+export interface PreparedExec {
+  candidates: string[];
+  argv: string[];
+  envp: string[];
+}
+
+/**
+ * Everything pathexec needs, computed now (paths to try, the child's
+ * environment, inherited descriptors made inheritable again), so that
+ * runPrepared() does little more than execve(2) calls. For programs that
+ * must change the process (resource limits) between preparing and exec'ing.
+ */
+export function prepareExec(argv: string[], env: Record<string, string | undefined>, edits: readonly EnvEdit[] = []): PreparedExec {
+  keepInheritedFds();
+  return { candidates: candidates(argv[0], env.PATH), argv, envp: applyEnv(env, edits) };
+}
+
+/** The search loop of pathexecRun over prepared paths; throws the error to report. */
+export function runPrepared(p: PreparedExec): never {
+  let saved: unknown;
+  let last: unknown;
+  for (const cand of p.candidates) {
+    try {
+      sys.execve(cand, p.argv, p.envp);
+    } catch (e) {
+      last = e;
+      const v = verdict(e);
+      if (v !== 'next') saved = e;
+      if (v === 'stop') break;
+    }
+  }
+  throw saved ?? last;
 }
 
 /**

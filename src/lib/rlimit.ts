@@ -4,7 +4,8 @@
  *
  * Public functions:
  *   parseLimit(arg) -> bigint | '=' | undefined   a softlimit option value
- *   lowerSoft(resource, value)                     set one soft limit
+ *   softLimit(resource, value) -> SoftLimit        what one option sets
+ *   applyLimits(limits)                            setrlimit them, in order
  *   LIMIT_FLAGS                                    option letter -> resources
  *
  * Limits are bigints here (RLIM_INFINITY = 2^64-1); the native shim speaks
@@ -50,26 +51,30 @@ function num(b: bigint): number {
   return b >= RLIM_INFINITY ? -1 : Number(b);
 }
 
+/** A soft limit to set: resource, and soft/hard as the native shim takes them (-1 = infinity). */
+export interface SoftLimit {
+  resource: keyof typeof sys.rlimitNames;
+  soft: number;
+  hard: number;
+}
+
 /**
- * Set resource's soft limit to value (`=`: the hard limit), clamped to the
- * hard limit; the hard limit is unchanged. Throws {stage: 'get'|'set'}
- * tagged errno errors.
+ * The soft limit softlimit would set for resource: value (`=`: the hard
+ * limit), clamped to the hard limit; the hard limit stays. Reads the current
+ * limits (getrlimit errors are thrown with `.code`).
  */
-export function lowerSoft(resource: keyof typeof sys.rlimitNames, value: bigint | '='): void {
-  const r = sys.rlimitNames[resource];
-  let soft: number;
-  let hard: number;
-  try {
-    [soft, hard] = sys.getrlimit(r);
-  } catch (e) {
-    throw Object.assign(e as object, { stage: 'get' });
-  }
-  void soft;
+export function softLimit(resource: keyof typeof sys.rlimitNames, value: bigint | '='): SoftLimit {
+  const [, hard] = sys.getrlimit(sys.rlimitNames[resource]);
   const h = big(hard);
   const want = value === '=' || value > h ? h : value;
-  try {
-    sys.setrlimit(r, num(want), hard);
-  } catch (e) {
-    throw Object.assign(e as object, { stage: 'set' });
-  }
+  return { resource, soft: num(want), hard };
+}
+
+/**
+ * Set the limits, in order. Do this as the very last thing before an exec:
+ * a low data or address-space limit leaves Node unable to allocate memory.
+ * setrlimit errors are thrown with `.code`.
+ */
+export function applyLimits(limits: readonly SoftLimit[]): void {
+  for (const l of limits) sys.setrlimit(sys.rlimitNames[l.resource], l.soft, l.hard);
 }
