@@ -35,6 +35,8 @@ export interface QueueReply {
   reply: string;
   /** message number, when queued in-process */
   id?: number;
+  /** pid of the qmail-queue program run (qmail_qp(): qmail-smtpd's `qp`), when one ran */
+  pid?: number;
 }
 
 /** True when this process may write the queue directly (pid, mess, intd, todo writable). */
@@ -99,8 +101,9 @@ export async function runQueueProgram(prog: string, env: Record<string, string |
     closeW();
     return { code: 120, reply: qqReply(120) };
   }
-  if (sig !== null) return { code: 81, reply: qqReply(0, '', true) };
-  return { code: code ?? 81, reply: qqReply(code ?? 81, custom) };
+  const pid = child.pid;
+  if (sig !== null) return { code: 81, reply: qqReply(0, '', true), pid };
+  return { code: code ?? 81, reply: qqReply(code ?? 81, custom), pid };
 }
 
 /**
