@@ -109,11 +109,16 @@ function addressEnd(b: Buffer, s: number, e: number): number {
   return first;
 }
 
-/** DJB's scan_ulong over a whole field b[s..e): digits only (empty = 0), wrapping mod 2^64. */
+/**
+ * A range bound b[s..e) as tcprules reads it: DJB's scan_ulong on the field
+ * as a C string, so the field ends at its first NUL; the digits before must
+ * make up all of it (empty = 0); the value wraps mod 2^64.
+ */
 function rangeNumber(b: Buffer, s: number, e: number, bad: () => never): bigint {
   let n = 0n;
   for (let i = s; i < e; i++) {
     const c = b[i];
+    if (c === 0) break;
     if (c < 0x30 || c > 0x39) bad();
     n = (n * 10n + BigInt(c - 0x30)) & 0xffffffffffffffffn;
   }
