@@ -7,12 +7,12 @@
  * reads. Exit status: the program's.
  * Errors: 100 `fixcrio: usage: fixcrio program [ arg ... ]`; 111
  * `fixcrio: fatal: unable to run PROGRAM: ERR`, `unable to create pipe: ERR`,
- * `unable to fork: ERR`.
+ * `unable to fork: ERR`, `unable to move descriptors: ERR`.
  */
 import type { Ctx } from '../src/lib/program.ts';
-import { die, errline, Exit } from '../src/lib/strerr.ts';
+import { errline, Exit } from '../src/lib/strerr.ts';
 import { execOrDie } from '../src/lib/pathexec.ts';
-import { startRelay } from '../src/lib/forkrelay.ts';
+import { relayFailure, startRelay } from '../src/lib/forkrelay.ts';
 
 export function main(ctx: Ctx): number {
   const argv = ctx.argv.slice(1);
@@ -23,7 +23,7 @@ export function main(ctx: Ctx): number {
   try {
     startRelay('fixcrio');
   } catch (e) {
-    die('fixcrio', 111, (e as NodeJS.ErrnoException).syscall === 'pipe' ? 'unable to create pipe' : 'unable to fork', e);
+    relayFailure('fixcrio', e);
   }
   return execOrDie('fixcrio', argv, ctx.env);
 }

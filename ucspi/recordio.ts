@@ -8,12 +8,12 @@
  * and logs, reading at most 256 bytes at a time. Exit status: the program's.
  * Errors: 100 `recordio: usage: recordio program [ arg ... ]`; 111
  * `recordio: fatal: unable to run PROGRAM: ERR`, `unable to create pipe: ERR`,
- * `unable to fork: ERR`.
+ * `unable to fork: ERR`, `unable to move descriptors: ERR`.
  */
 import type { Ctx } from '../src/lib/program.ts';
-import { die, errline, Exit } from '../src/lib/strerr.ts';
+import { errline, Exit } from '../src/lib/strerr.ts';
 import { execOrDie } from '../src/lib/pathexec.ts';
-import { startRelay } from '../src/lib/forkrelay.ts';
+import { relayFailure, startRelay } from '../src/lib/forkrelay.ts';
 
 export function main(ctx: Ctx): number {
   const argv = ctx.argv.slice(1);
@@ -24,7 +24,7 @@ export function main(ctx: Ctx): number {
   try {
     startRelay('recordio', process.pid);
   } catch (e) {
-    die('recordio', 111, (e as NodeJS.ErrnoException).syscall === 'pipe' ? 'unable to create pipe' : 'unable to fork', e);
+    relayFailure('recordio', e);
   }
   return execOrDie('recordio', argv, ctx.env);
 }
