@@ -1,0 +1,51 @@
+/**
+ * qmail-smtpd: receive mail via SMTP (qmail-smtpd(8) of notqmail).
+ *
+ * Runs under tcpserver with the connection on its standard input and
+ * output: in-process inside our tcpserver (exports inProcess; ctx's streams
+ * and environment only) or as a real process (Debian's tcpserver, fds 0/1).
+ * No arguments. Reads its control files from $QMAILHOME/control (default
+ * /var/qmail; src/lib/smtp/config.ts) and TCP* / RELAYCLIENT / DATABYTES
+ * from the environment; the conversation is src/lib/smtp/session.ts.
+ * Messages go to the queue through src/lib/queue/client.ts: $QMAILQUEUE or
+ * bin/qmail-queue as a program, or written in-process when this process may
+ * write the queue; the reply's `qp` is the queueing process's pid (for an
+ * in-process write: a fresh pseudo-pid under tcpserver, else our pid, which
+ * is also the pid in qmail-queue's Received line).
+ *
+ * Output: SMTP replies only (nothing on stderr). Exit status: 0 after QUIT;
+ * 1 on EOF, timeout, a bare LF in DATA, a write failure, unreadable control
+ * files (`421 unable to read controls (#4.3.0)`) or a limit (`421 out of
+ * memory (#4.3.0)`), as the original's _exit(1).
+ */
+import type { Ctx } from '../lib/program.ts';
+import { qmailHome } from '../lib/qmailhome.ts';
+import { newPseudoPid, sessionOf } from '../lib/inprocess.ts';
+import { submitMessage } from '../lib/queue/client.ts';
+import { loadConfig } from '../lib/smtp/config.ts';
+import { SmtpOutput } from '../lib/smtp/output.ts';
+import { R } from '../lib/smtp/replies.ts';
+import { SmtpSession, type QueueFn, type SmtpConfig } from '../lib/smtp/session.ts';
+
+export const inProcess = true;
+
+export async function main(ctx: Ctx): Promise<number> {
+  const home = qmailHome(ctx.env);
+  let cfg: SmtpConfig;
+  try {
+    cfg = loadConfig(home, ctx.env);
+  } catch {
+    const o = new SmtpOutput(ctx.stdout, 1200);
+    o.out(R.control);
+    await o.flush().catch(() => undefined);
+    o.release();
+    return 1;
+  }
+  const inSession = sessionOf(ctx) !== undefined;
+  const queue: QueueFn = async (message, envelope) => {
+    const pid = inSession ? newPseudoPid() : process.pid;
+    const r = await submitMessage(ctx.env, { home, pid, invoker: 'network' }, message, envelope);
+    return { reply: r.reply, qp: r.pid ?? pid };
+  };
+  return new SmtpSession(cfg, ctx.stdin, ctx.stdout, queue).run();
+}
