@@ -312,8 +312,10 @@ describe('tcprulescheck vs Debian', () => {
       expect([a.exitCode, a.stdout, a.stderr]).toEqual([b.exitCode, b.stdout, b.stderr]);
     }
     writeFileSync(`${d}/short.cdb`, 'x');
+    writeFileSync(`${d}/empty.cdb`, '');
+    writeFileSync(`${d}/zeros.cdb`, Buffer.alloc(2047));
     writeFileSync(`${d}/trunc.cdb`, readFileSync(`${d}/t/rules.cdb`).subarray(0, 2100));
-    for (const args of [[], ['missing.cdb'], ['short.cdb'], ['trunc.cdb']]) {
+    for (const args of [[], ['missing.cdb'], ['short.cdb'], ['empty.cdb'], ['zeros.cdb'], ['trunc.cdb']]) {
       const env = { TCPREMOTEIP: '9.9.9.9', TCPREMOTEHOST: 'www.example.com' };
       const a = await execa(ours('tcprulescheck'), args, { cwd: d, env, extendEnv: false, reject: false });
       const b = await execa(debCheck!, args, { cwd: d, env, extendEnv: false, reject: false });

@@ -31,10 +31,13 @@
  * do). Cdb.load() reads the whole file once (one syscall; best when many
  * lookups are made, e.g. a dump). Use open() per connection in servers.
  *
- * Errors: a file shorter than its header, or any pointer/length that points
- * outside the file (table, slot, record, key or data), makes a lookup throw
- * an Error with code 'EPROTO' (errstr: "protocol error") instead of giving a
- * wrong answer, as cdb_read() does in the C readers. System errors (ENOENT,
+ * Errors: any read the lookup needs that falls outside the file (a header
+ * entry of a short file, a table, slot, record, key or data pointer) makes
+ * it throw an Error with code 'EPROTO' (errstr: "protocol error") instead of
+ * giving a wrong answer, as cdb_read() does in the C readers; like them the
+ * check is per read, so a lookup that touches only intact bytes of a
+ * damaged file still answers. An empty file gives 'EINVAL' ("invalid
+ * argument"), what ucspi-tcp's mmap-based reader reports for it. System errors (ENOENT,
  * EACCES, EIO...) are thrown as Node raised them, with their .code.
  */
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, readFileSync, writeSync, constants } from 'node:fs';
@@ -411,6 +414,9 @@ export class Cdb {
   }
 
   private check(pos: number, len: number, what: string): void {
+    // ucspi-tcp's reader mmaps the file; for an empty file the failed mmap's
+    // EINVAL is what tcprulescheck and tcpserver report (observed on Debian).
+    if (this.src.size === 0) throw codeError('EINVAL', 'cdb: empty file');
     if (pos + len > this.src.size) throw protoError(`${what} outside the file`);
   }
 
