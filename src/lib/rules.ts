@@ -19,18 +19,19 @@
  *           `=`/`@` is an IPv4 range `a.b.c.X-Y` giving one record per number
  *   value = `D\0` for deny (nothing for allow), then `+NAME=value\0` per variable.
  *
- * IPv6 (the project's extension; ucspi-tcp 0.88 has none). Behaviour follows
- * the IPv6 patch by Felix von Leitner (ucspi-tcp-0.88-ipv6.diff, as shipped
- * by Debian/Ubuntu's ucspi-tcp-ipv6): TCPREMOTEIP is the compact lowercase
- * text (RFC 5952: `::1`, `2001:db8::5`), a rule's address may be an IPv6
- * address (`::1:allow`) and prefixes are written as text ending in `:`, tried
- * longest first, the way IPv4 prefixes end in `.`:
+ * IPv6 (the project's extension; ucspi-tcp 0.88 has none). Modelled on the
+ * IPv6 patch by Felix von Leitner (ucspi-tcp-0.88-ipv6.diff, packaged as
+ * ucspi-tcp-ipv6) as its documentation describes it: TCPREMOTEIP is the
+ * compact lowercase text (RFC 5952: `::1`, `2001:db8::5`), a rule's address
+ * may be an IPv6 address (`::1:allow`), and prefixes are text ending in `:`,
+ * tried longest first, the way IPv4 prefixes end in `.`:
  *   - line syntax: when the first `:` of a line is not followed by `allow` or
- *     `deny`, and a later `:` is, and everything before that later colon is an
- *     optional `info@` plus hex digits, `:` and `.`, that later colon ends the
- *     address. Debian's tcprules rejects such lines; every line it accepts is
- *     compiled exactly as it does. A prefix keeps its own trailing colon, so
- *     `2001:db8::allow` is the prefix `2001:db8:` and `::1:deny` the address.
+ *     `deny`, and a later `:` (before the first `,`) is, and the text before
+ *     that later colon (after an optional `info@`) is an IPv6 address or an
+ *     IPv6 prefix ending in `:`, that later colon ends the address. Debian's
+ *     tcprules rejects such lines; every line it accepts is compiled exactly
+ *     as it does. A prefix keeps its own trailing colon, so `2001:db8::allow`
+ *     is the prefix `2001:db8:` and `::1:deny` the address `::1`.
  *   - keys: tcprules stores an IPv6 address in its compact form (`2001:DB8:0::1`
  *     -> `2001:db8::1`) and a group prefix with each group lowercased and
  *     without leading zeros (`2001:0DB8:` -> `2001:db8:`); `::ffff:a.b.c.d` is
@@ -77,7 +78,6 @@ const NL = 0x0a;
 
 const ALLOW = Buffer.from('allow');
 const DENY = Buffer.from('deny');
-
 
 /** An IPv6 rule address: a full address, `g1:...:gn:` (n <= 7), or a compact prefix ending in `:` with `::`. */
 function ip6RuleAddress(text: string): boolean {
@@ -137,11 +137,8 @@ function find(b: Buffer, c: number, s: number, e: number): number {
   return i >= 0 && i < e ? i : -1;
 }
 
-/**
- * Add the records of the address b[s..e): verbatim, an IPv4 range expanded,
- * or an IPv6 address normalized. Returns the number of records.
- */
-function addAddress(b: Buffer, s: number, e: number, data: Buffer, add: (k: Buffer, d: Buffer) => void, bad: () => never): number {
+/** Add the records of the address b[s..e): verbatim, an IPv4 range expanded, or an IPv6 address normalized. */
+function addAddress(b: Buffer, s: number, e: number, data: Buffer, add: (k: Buffer, d: Buffer) => void, bad: () => never): void {
   if (find(b, EQ, s, e) < 0 && find(b, AT, s, e) < 0) {
     const dash = find(b, DASH, s, e);
     if (dash >= 0) {
@@ -157,19 +154,17 @@ function addAddress(b: Buffer, s: number, e: number, data: Buffer, add: (k: Buff
       let bot = rangeNumber(b, left, dash, bad);
       let top = rangeNumber(b, dash + 1, right, bad);
       if (top > 255n) top = 255n;
-      let n = 0;
-      for (; bot <= top; bot++, n++) add(Buffer.concat([b.subarray(s, left), Buffer.from(bot.toString()), b.subarray(right, e)]), data);
-      return n;
+      for (; bot <= top; bot++) add(Buffer.concat([b.subarray(s, left), Buffer.from(bot.toString()), b.subarray(right, e)]), data);
+      return;
     }
   }
   if (find(b, COLON, s, e) >= 0) {
     const at = lastAt(b, s, e);
     const ip = normalizeIp6Key(b.toString('latin1', at + 1, e));
     add(Buffer.concat([b.subarray(s, at + 1), Buffer.from(ip, 'latin1')]), data);
-    return 1;
+    return;
   }
   add(b.subarray(s, e), data);
-  return 1;
 }
 
 /**
@@ -182,12 +177,11 @@ function compileLine(line: Buffer, s: number, e: number, add: (k: Buffer, d: Buf
   // a view of just this line, so that searches (native indexOf) stop at its end
   const b = line.subarray(s, e);
   e -= s;
-  s = 0;
-  while (e > s && (b[e - 1] === NL || b[e - 1] === 0x20 || b[e - 1] === 0x09)) e--;
-  const colon = addressEnd(b, s, e);
+  while (e > 0 && (b[e - 1] === NL || b[e - 1] === 0x20 || b[e - 1] === 0x09)) e--;
+  const colon = addressEnd(b, 0, e);
   if (colon < 0) return false;
   const bad = (): never => {
-    throw new RulesSyntaxError(b.subarray(s, e));
+    throw new RulesSyntaxError(b.subarray(0, e));
   };
   let i = colon + 1;
   let deny = false;
@@ -216,13 +210,13 @@ function compileLine(line: Buffer, s: number, e: number, add: (k: Buffer, d: Buf
     data[o++] = 0;
   }
   for (let v = 0; v < vars.length; v += 3) {
-    const [name, eq, close] = [vars[v], vars[v + 1], vars[v + 2]];
+    const eq = vars[v + 1];
     data[o++] = 0x2b;
-    o += b.copy(data, o, name, eq + 1);
-    o += b.copy(data, o, eq + 2, close);
+    o += b.copy(data, o, vars[v], eq + 1);
+    o += b.copy(data, o, eq + 2, vars[v + 2]);
     data[o++] = 0;
   }
-  addAddress(b, s, colon, data, add, bad);
+  addAddress(b, 0, colon, data, add, bad);
   return true;
 }
 
