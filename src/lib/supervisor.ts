@@ -182,34 +182,39 @@ class Supervisor {
     w?.();
   }
 
-  /** Start ./run, announce, then deep-sleep one second. */
+  /**
+   * Start ./run, announce, then deep-sleep one second. A fork failure
+   * (EAGAIN, ENOMEM) is a warning followed by 60 seconds of sleep and a new
+   * try (Debian's patch); an exec failure is reported as the original's
+   * child reports it, and counts as an exit of ./run after the deep sleep.
+   */
   private async trystart(): Promise<void> {
-    const bad = execFormatError('run');
-    let child: ChildProcess | undefined;
-    if (bad === undefined) {
-      child = spawn('./run', [], { stdio: 'inherit' });
-      child.on('error', (e) => {
-        errline(`supervise: fatal: unable to start ${this.dir}/run: ${errstr(e)}`);
-      });
-    } else {
-      errline(`supervise: fatal: unable to start ${this.dir}/run: exec format error`);
+    for (;;) {
+      const r = await spawnChild('./run', []);
+      if (r.child === undefined && (r.code === 'EAGAIN' || r.code === 'ENOMEM')) {
+        warn(FATAL, `unable to fork for ${this.dir}, sleeping 60 seconds`, r.err);
+        await sleep(60_000);
+        continue;
+      }
+      if (r.child === undefined) errline(`supervise: fatal: unable to start ${this.dir}/run: ${errstr(r.err)}`);
+      const child = r.child;
+      this.s.pid = child?.pid ?? 0;
+      this.s.paused = false;
+      this.when = now();
+      this.announce();
+      if (child !== undefined) {
+        this.child = child;
+        child.on('exit', (code, signal) => {
+          if (this.child !== child) return;
+          this.ended = { code, signal };
+          this.poke();
+        });
+      }
+      await sleep(1000);
+      // A start that failed: behave as if the child had exited (111) now.
+      if (child === undefined) this.ended = { code: 111, signal: null };
+      return;
     }
-    const pid = child?.pid ?? 0;
-    this.s.pid = pid;
-    this.s.paused = false;
-    this.when = now();
-    this.announce();
-    if (child !== undefined && pid !== 0) {
-      this.child = child;
-      child.on('exit', (code, signal) => {
-        if (this.child !== child) return;
-        this.ended = { code, signal };
-        this.poke();
-      });
-    }
-    await sleep(1000);
-    // A start that failed: behave as if the child had exited (111) now.
-    if (pid === 0) this.ended = { code: 111, signal: null };
   }
 
   /** Run ./finish CODE SIGNAL when present and executable, and wait for it. */
@@ -222,14 +227,13 @@ class Supervisor {
     }
     const signo = ended.signal === null ? 0 : (osConstants.signals[ended.signal] ?? 0);
     const code = ended.code === null ? -1 : ended.code;
-    await new Promise<void>((resolve) => {
-      const f = spawn('./finish', [String(code), String(signo)], { stdio: 'inherit' });
-      f.on('error', (e) => {
-        warn(FATAL, `unable to start ${this.dir}/finish`, e);
-        resolve();
-      });
-      f.on('exit', () => resolve());
-    });
+    const r = await spawnChild('./finish', [String(code), String(signo)]);
+    if (r.child === undefined) {
+      warn(FATAL, `unable to start ${this.dir}/finish`, r.err);
+      return;
+    }
+    const f = r.child;
+    await new Promise<void>((resolve) => f.on('exit', () => resolve()));
   }
 
   private signal(sig: NodeJS.Signals): void {
@@ -274,6 +278,31 @@ class Supervisor {
   }
 }
 
+/**
+ * spawn(2)-like start of path (relative to the cwd) with supervise's stdio:
+ * the child, or the error (with its errno name) when it could not run.
+ * Files execve(2) would refuse with ENOEXEC are refused here too, because
+ * libuv would hand them to /bin/sh.
+ */
+async function spawnChild(path: string, args: string[]): Promise<{ child?: ChildProcess; err?: unknown; code?: string }> {
+  if (execFormatError(path)) {
+    const err = Object.assign(new Error('exec format error'), { code: 'ENOEXEC' });
+    return { err, code: 'ENOEXEC' };
+  }
+  let child: ChildProcess;
+  try {
+    child = spawn(path, args, { stdio: 'inherit' });
+  } catch (err) {
+    return { err, code: errCode(err) };
+  }
+  if (child.pid !== undefined) {
+    child.on('error', () => {});
+    return { child };
+  }
+  const err = await new Promise<unknown>((r) => child.once('error', r));
+  return { err, code: errCode(err) };
+}
+
 /** mkdir supervise 0700, errors ignored; Debian: a dangling symlink gets its target created. */
 function makeSuperviseDir(): void {
   try {
@@ -303,26 +332,25 @@ function mkfifoOrDie(path: string, dir: string): void {
 }
 
 /**
- * 'ENOEXEC' when path is a readable regular file that execve(2) would refuse
- * (neither `#!` nor ELF), which libuv would otherwise hand to /bin/sh.
+ * True when path is a readable, executable regular file that execve(2) would
+ * refuse with ENOEXEC (neither `#!` nor ELF).
  */
-function execFormatError(path: string): 'ENOEXEC' | undefined {
+function execFormatError(path: string): boolean {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
-    return undefined;
+    return false;
   }
   try {
     const st = statSync(path);
-    if (!st.isFile() || (st.mode & 0o111) === 0) return undefined;
+    if (!st.isFile() || (st.mode & 0o111) === 0) return false;
     const b = Buffer.alloc(4);
     const n = readSync(fd, b, 0, 4, 0);
-    if (n >= 2 && b[0] === 0x23 && b[1] === 0x21) return undefined;
-    if (n === 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46) return undefined;
-    return 'ENOEXEC';
+    if (n >= 2 && b[0] === 0x23 && b[1] === 0x21) return false;
+    return !(n === 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46);
   } catch {
-    return undefined;
+    return false;
   } finally {
     closeSync(fd);
   }

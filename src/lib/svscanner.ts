@@ -119,7 +119,13 @@ export class Scanner {
 
   /** spawn supervise ARGS; returns its pid (0 if it could not start). */
   private start(args: string[], cwd: string | undefined, stdio: number[], what: string, gone: (pid: number) => void): number {
-    const child = spawn(this.supervise, args, { cwd, stdio });
+    let child;
+    try {
+      child = spawn(this.supervise, args, { cwd, stdio });
+    } catch (e) {
+      warn('svscan', `unable to start supervise ${what}`, e);
+      return 0;
+    }
     child.on('error', (e) => warn('svscan', `unable to start supervise ${what}`, e));
     const pid = child.pid ?? 0;
     if (pid !== 0) child.on('exit', () => gone(pid));
