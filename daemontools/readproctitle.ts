@@ -12,6 +12,7 @@
  */
 import { readSync } from 'node:fs';
 import { progName, type Ctx } from '../src/lib/program.ts';
+import { ProcTitle } from '../src/lib/proctitle.ts';
 
 export function main(ctx: Ctx): number {
   const args = ctx.argv.slice(1);
@@ -36,26 +37,6 @@ export function main(ctx: Ctx): number {
     if (n === 0) return 0;
     title.push(buf.subarray(0, n));
     process.title = head + title.text();
-  }
-}
-
-/** D and its shifting: the first three bytes stay, the rest scrolls left. */
-export class ProcTitle {
-  private readonly d: Buffer;
-  constructor(d: Buffer) {
-    this.d = Buffer.from(d);
-  }
-  /** Append bytes (NULs skipped), shifting the tail left by one per byte. */
-  push(bytes: Uint8Array): void {
-    const d = this.d;
-    for (const c of bytes) {
-      if (c === 0) continue;
-      d.copy(d, 3, 4);
-      d[d.length - 1] = c;
-    }
-  }
-  text(): string {
-    return this.d.toString('latin1');
   }
 }
 
