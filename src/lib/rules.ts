@@ -363,7 +363,8 @@ export interface RuleHit {
  *      first, then `=` alone
  *   7. the empty key.
  * ip is TCPREMOTEIP (IPv6 in any valid text form is normalized first; an
- * IPv4-mapped address is looked up as IPv4); host = TCPREMOTEHOST and info =
+ * IPv4-mapped address is looked up as IPv4; any other text, IPv4 or not,
+ * gets rules.c's walk back over its dots); host = TCPREMOTEHOST and info =
  * TCPREMOTEINFO when set (an empty but set string takes part). Returns
  * undefined when nothing matches. Reader errors (EPROTO for a corrupt cdb,
  * EIO...) are thrown.
@@ -378,10 +379,7 @@ export function rulesLookup(reader: RulesReader, ip: string, host?: string, info
     prefixes = ip6Prefixes(g, ip);
   } else {
     prefixes = [];
-    for (let i = ip.length; i > 0; i--) {
-      const c = ip[i - 1];
-      if (c === '.' || c === ':') prefixes.push(ip.slice(0, i));
-    }
+    for (let i = ip.length; i > 0; i--) if (ip[i - 1] === '.') prefixes.push(ip.slice(0, i));
   }
   const tryKey = (key: string): RuleHit | undefined => {
     const value = reader.get(key);
