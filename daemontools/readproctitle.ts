@@ -14,7 +14,7 @@ import { readSync } from 'node:fs';
 import { progName, type Ctx } from '../src/lib/program.ts';
 import { ProcTitle } from '../src/lib/proctitle.ts';
 
-export function main(ctx: Ctx): number {
+export function main(ctx: Ctx): number | Promise<number> {
   const args = ctx.argv.slice(1);
   const last = args.at(-1);
   if (last === undefined) return 100;
@@ -22,25 +22,30 @@ export function main(ctx: Ctx): number {
   if (d.length < 5) return 100;
   const head = [progName(ctx.argv[0] ?? 'readproctitle'), ...args.slice(0, -1)].join(' ') + ' ';
   const title = new ProcTitle(d);
+  const show = (b: Uint8Array): void => {
+    title.push(b);
+    process.title = head + title.text();
+  };
   const buf = Buffer.alloc(1024);
   for (;;) {
     let n: number;
     try {
       n = readSync(0, buf, 0, buf.length, null);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
-        waitReadable();
-        continue;
-      }
+      // a non-blocking stdin: wait for data through the event loop instead
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return fromStream(ctx, show);
       return 0;
     }
     if (n === 0) return 0;
-    title.push(buf.subarray(0, n));
-    process.title = head + title.text();
+    show(buf.subarray(0, n));
   }
 }
 
-/** Block until fd 0 is readable (a non-blocking stdin): a 10 ms nap, rare path. */
-function waitReadable(): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+/** Read ctx.stdin as a stream until its end. */
+function fromStream(ctx: Ctx, show: (b: Uint8Array) => void): Promise<number> {
+  return new Promise((resolve) => {
+    ctx.stdin.on('data', (b: Buffer) => show(b));
+    ctx.stdin.on('end', () => resolve(0));
+    ctx.stdin.on('error', () => resolve(0));
+  });
 }
