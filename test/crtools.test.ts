@@ -6,6 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { addcr, DelCr, FixCr, recordLines } from '../src/lib/crlf.ts';
 import { ours, theirs } from './helpers.ts';
 
@@ -192,6 +194,45 @@ describe('fixcrio and recordio end with the program', () => {
       p.stdin?.destroy();
       expect(r.stdout).toBe(name === 'fixcrio' ? 'hi\r\n' : 'hi\n');
       expect(r.exitCode).toBe(0);
+    });
+  }
+});
+
+describe('fixcrio and recordio on a socket (as under tcpserver)', () => {
+  /** Serve one connection with bin (fds 0 and 1 = the socket); the client sends a line, never half-closes. */
+  async function session(bin: string, args: string[]): Promise<{ data: string; err: string; code: number | undefined }> {
+    const server = createServer();
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    const port = (server.address() as AddressInfo).port;
+    const served = new Promise<{ err: string; code: number | undefined }>((res) => {
+      server.once('connection', (sock) => {
+        const child = spawn(bin, args, { stdio: [sock, sock, 'pipe'] });
+        let err = '';
+        child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+        child.on('close', (code) => {
+          sock.destroy();
+          res({ err, code: code ?? undefined });
+        });
+      });
+    });
+    const client = connect(port, '127.0.0.1');
+    let data = '';
+    client.on('data', (d: Buffer) => (data += d.toString('latin1')));
+    client.write('hi\n');
+    await new Promise<void>((res) => client.on('close', () => res()));
+    server.close();
+    const { err, code } = await served;
+    return { data, err, code };
+  }
+
+  for (const name of ['fixcrio', 'recordio'] as const) {
+    it.skipIf(!deb[name])(`${name}: the connection closes when the program is done, like Debian's`, async () => {
+      const script = 'read x; echo "got $x"';
+      const a = await session(ours(name), ['sh', '-c', script]);
+      const b = await session(deb[name]!, ['sh', '-c', script]);
+      expect(a.data).toBe(b.data);
+      expect(a.code).toBe(b.code);
+      expect(a.err.replace(/^\d+ /gm, 'PID ')).toBe(b.err.replace(/^\d+ /gm, 'PID '));
     });
   }
 });
