@@ -47,5 +47,10 @@ export async function main(ctx: Ctx): Promise<number> {
     const r = await submitMessage(ctx.env, { home, pid, invoker: 'network' }, message, envelope);
     return { reply: r.reply, qp: r.pid ?? pid };
   };
+  // A client may send its last commands and shut down its side at once
+  // (half-close): the replies must still go out, as they do from the C
+  // original on fd 1. A net.Socket shared for both directions would end its
+  // writable side at the read EOF unless half-open is allowed.
+  for (const s of [ctx.stdin, ctx.stdout]) if ('allowHalfOpen' in s) (s as { allowHalfOpen: boolean }).allowHalfOpen = true;
   return new SmtpSession(cfg, ctx.stdin, ctx.stdout, queue).run();
 }
