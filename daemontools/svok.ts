@@ -5,12 +5,12 @@
  * Exit 100 usage; 111 `svok: fatal: unable to chdir to DIR: ...` or
  * `unable to open DIR/supervise/ok: ...`.
  */
-import { closeSync, constants, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Ctx } from '../src/lib/program.ts';
 import { die, usage } from '../src/lib/strerr.ts';
 import { errCode } from '../src/lib/errstr.ts';
 import { checkDir } from '../src/lib/svdir.ts';
+import { fs } from '../src/lib/nodefs.ts';
 
 export function main(ctx: Ctx): number {
   const dir = ctx.argv[1];
@@ -22,7 +22,7 @@ export function main(ctx: Ctx): number {
     die('svok', 111, `unable to chdir to ${dir}`, e);
   }
   try {
-    closeSync(openSync(`${abs}/supervise/ok`, constants.O_WRONLY | constants.O_NONBLOCK));
+    fs.closeSync(fs.openSync(`${abs}/supervise/ok`, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
   } catch (e) {
     const c = errCode(e);
     if (c === 'ENOENT' || c === 'ENXIO') return 100;

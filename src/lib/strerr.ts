@@ -4,7 +4,7 @@
  * is out before the process exits or execs. Exit codes: 100 = usage/permanent,
  * 111 = temporary/system failure (see exitcodes.ts).
  */
-import { writeSync } from 'node:fs';
+import { fs } from './nodefs.ts';
 import { errstr } from './errstr.ts';
 
 /** Thrown by die(): carries the exit status; caught by the launcher (launch.ts). */
@@ -22,7 +22,7 @@ export function writeAll(fd: number, data: string | Uint8Array): void {
   while (buf.length > 0) {
     let n: number;
     try {
-      n = writeSync(fd, buf);
+      n = fs.writeSync(fd, buf);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
       throw e;
