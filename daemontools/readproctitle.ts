@@ -10,9 +10,11 @@
  * the process's argument area instead, so ps shows `ARGV0 L... D` with the
  * arguments separated by spaces rather than NULs.
  */
-import { readSync } from 'node:fs';
+import { fs } from '../src/lib/nodefs.ts';
 import { progName, type Ctx } from '../src/lib/program.ts';
 import { ProcTitle } from '../src/lib/proctitle.ts';
+
+const { readSync } = fs;
 
 export function main(ctx: Ctx): number | Promise<number> {
   const args = ctx.argv.slice(1);

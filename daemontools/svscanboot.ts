@@ -19,11 +19,13 @@
  * services our tools. Exits 111 only if readproctitle cannot be executed.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
+import { fs } from '../src/lib/nodefs.ts';
 import { sys } from '../src/lib/native.ts';
 import type { Ctx } from '../src/lib/program.ts';
 import { binPath } from '../src/lib/root.ts';
 import { sendControl } from '../src/lib/svsend.ts';
+
+const { closeSync, openSync, readdirSync, statSync } = fs;
 
 /** Debian svscanboot's PATH. */
 export const BOOT_PATH = '/command:/usr/local/bin:/usr/local/sbin:/bin:/sbin:/usr/bin:/usr/sbin:/usr/X11R6/bin';

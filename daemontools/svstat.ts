@@ -14,13 +14,15 @@
  *
  * S = now - the status timestamp in whole seconds (0 if in the future).
  */
-import { closeSync, constants, openSync, readSync, statSync } from 'node:fs';
+import { fs } from '../src/lib/nodefs.ts';
 import type { Ctx } from '../src/lib/program.ts';
 import { errCode, errstr } from '../src/lib/errstr.ts';
 import { writeAll } from '../src/lib/strerr.ts';
 import { checkDir } from '../src/lib/svdir.ts';
 import { decode, STATUS_LEN, type SvStatus } from '../src/lib/svstatus.ts';
 import { TAI_EPOCH } from '../src/lib/tai64.ts';
+
+const { closeSync, constants, openSync, readSync, statSync } = fs;
 
 export function main(ctx: Ctx): number {
   let out = '';

@@ -35,18 +35,7 @@
  * processes): a program of its own, never run in-process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  closeSync,
-  constants,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readlinkSync,
-  readSync,
-  renameSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { fs } from './nodefs.ts';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { errCode, errstr } from './errstr.ts';
@@ -55,6 +44,8 @@ import { die, warn, errline } from './strerr.ts';
 import { encode } from './svstatus.ts';
 import { control, initialState, wantByte, type SvState } from './svcontrol.ts';
 import { now, type Tai64n } from './tai64.ts';
+
+const { closeSync, constants, lstatSync, mkdirSync, openSync, readlinkSync, readSync, renameSync, statSync, writeSync } = fs;
 
 const FATAL = 'supervise';
 

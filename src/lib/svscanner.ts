@@ -18,10 +18,12 @@
  * group, no setsid, as the original): killing svscan leaves them running.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { fs } from './nodefs.ts';
 import { errCode } from './errstr.ts';
 import { sys } from './native.ts';
 import { warn } from './strerr.ts';
+
+const { readdirSync, statSync } = fs;
 
 /** daemontools' SERVICES limit. */
 export const MAX_SERVICES = 1000;

@@ -3,10 +3,12 @@
  * FIFO (daemontools 0.76 svc.c behaviour; ../shared/FORMATS.md section 3).
  * Used by svc and svscanboot.
  */
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { fs } from './nodefs.ts';
 import { errCode } from './errstr.ts';
 import { errline, warn } from './strerr.ts';
 import { checkDir } from './svdir.ts';
+
+const { closeSync, constants, openSync, writeSync } = fs;
 
 /**
  * Write cmds (letters, at most one write(2)) into DIR/supervise/control,
