@@ -18,13 +18,15 @@
  * originals' copier does: under tcpserver the client sees the connection
  * close when the program is done). A failed write ends that direction.
  *
- * I/O: sockets and pipes are read and written through libuv handles (epoll),
- * never by blocking reads in the thread pool, which would keep the process
- * from exiting while the other side is silent. Other descriptors (files,
- * /dev/null, a terminal) use plain reads and writes.
+ * I/O: sockets, pipes and a terminal on stdin are read through libuv
+ * handles (epoll), never by blocking reads in the thread pool, which would
+ * keep the process from exiting while the other side is silent; sockets and
+ * pipes are written the same way. Other descriptors (files, /dev/null) use
+ * plain reads and writes.
  */
 import { close, fstatSync, read, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { isatty, ReadStream } from 'node:tty';
 import type { Ctx } from './program.ts';
 import { writeAll } from './strerr.ts';
 import { FixCr, recordEof, recordLines } from './crlf.ts';
@@ -49,8 +51,9 @@ function pollable(fd: number): boolean {
 
 /** The reads of fd until EOF or an error (errors end the stream quietly). */
 async function* input(fd: number): AsyncGenerator<Buffer> {
-  if (pollable(fd)) {
-    const s = new Socket({ fd, readable: true, writable: false });
+  if (pollable(fd) || isatty(fd)) {
+    // a terminal: libuv reopens it, so its non-blocking mode stays ours
+    const s = isatty(fd) ? new ReadStream(fd) : new Socket({ fd, readable: true, writable: false });
     try {
       for await (const chunk of s) yield chunk as Buffer;
     } catch {
