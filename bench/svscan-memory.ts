@@ -7,8 +7,9 @@
  *
  * Debian's tree: /usr/bin/svscan with PATH=/usr/bin:/bin (Debian's
  * supervise). Our tree: bin/svscan with bin/ first on PATH (our supervise).
- * The services are the same in both (sleep; multilog from bin/ when this
- * checkout has one, else Debian's; the line says which). The trees run one
+ * The services are sleep and `multilog t ./main`: Debian's multilog in
+ * Debian's tree, ours (bin/multilog, or Debian's while there is none) in
+ * ours; the output says which. The trees run one
  * after the other; each is measured 3 s after every supervise is up.
  * Printed: svscan + supervise processes (what this project replaces) and the
  * whole tree, for both, and the ratio ours/Debian.
@@ -21,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OURBIN = `${ROOT}/bin`;
-const multilog = existsSync(`${OURBIN}/multilog`) ? `${OURBIN}/multilog` : '/usr/bin/multilog';
+const ourMultilog = existsSync(`${OURBIN}/multilog`) ? `${OURBIN}/multilog` : '/usr/bin/multilog';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -31,7 +32,7 @@ function service(dir: string, run: string): void {
   chmodSync(`${dir}/run`, 0o755);
 }
 
-function tree(root: string): string[] {
+function tree(root: string, multilog: string): string[] {
   const dirs: string[] = [];
   for (let i = 1; i <= 8; i++) {
     service(`${root}/s${i}`, 'exec sleep 100000');
@@ -85,9 +86,9 @@ interface Figures {
   all: { n: number; rss: number; pss: number };
 }
 
-async function measure(svscan: string, path: string): Promise<Figures> {
+async function measure(svscan: string, path: string, multilog: string): Promise<Figures> {
   const root = mkdtempSync(`${tmpdir()}/bench-svscan-`);
-  const dirs = tree(root);
+  const dirs = tree(root, multilog);
   const scan = spawn(svscan, [root], { env: { ...process.env, PATH: path }, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     for (let i = 0; i < 100; i++) {
@@ -114,9 +115,9 @@ async function measure(svscan: string, path: string): Promise<Figures> {
 }
 
 const mb = (kb: number): string => (kb / 1024).toFixed(1);
-const deb = await measure('/usr/bin/svscan', '/usr/bin:/bin');
-const ours = await measure(`${OURBIN}/svscan`, `${OURBIN}:/usr/bin:/bin`);
-console.log(`svscan + 8 services (4 with multilog t ./main; multilog: ${multilog})`);
+const deb = await measure('/usr/bin/svscan', '/usr/bin:/bin', '/usr/bin/multilog');
+const ours = await measure(`${OURBIN}/svscan`, `${OURBIN}:/usr/bin:/bin`, ourMultilog);
+console.log(`svscan + 8 services (4 with multilog t ./main; multilog: ours ${ourMultilog}, Debian /usr/bin/multilog)`);
 for (const [label, k] of [['svscan+supervise', 'sup'], ['whole tree', 'all']] as const) {
   const o = ours[k];
   const d = deb[k];
