@@ -2,7 +2,7 @@
  * supervisor: what supervise(8) does for one service directory (daemontools
  * 0.76 as Debian ships it; ../shared/FORMATS.md section 2).
  *
- * supervise(dir, prog) chdirs into dir and keeps `supervise/` exactly as
+ * supervise(dir, cwd) chdirs into dir (relative to cwd) and keeps `supervise/` exactly as
  * daemontools does: `lock` (flock LOCK_EX|LOCK_NB), the `control` and `ok`
  * FIFOs, and the 18-byte `status` file (svstatus.ts) written to `status.new`
  * and renamed on every change. It starts `./run` (unless `./down` exists) with
