@@ -183,25 +183,30 @@ export class CdbWriter {
     const order = new Uint32Array(n);
     for (let i = 0; i < n; i++) order[fill[this.hashes[i] & 255]++] = i;
 
+    // All 256 tables in one block: slot pairs (hash, position) as uint32s,
+    // bucket after bucket; written little-endian through a DataView.
+    const table = new ArrayBuffer(n * 2 * 8);
+    const view = new DataView(table);
     const header = Buffer.alloc(CDB_HEADER);
+    let base = 0; // byte offset of the current bucket's table in `table`
     for (let b = 0; b < 256; b++) {
       const slots = counts[b] * 2;
       header.writeUInt32LE(this.pos, b * 8);
       header.writeUInt32LE(slots, b * 8 + 4);
       if (slots === 0) continue;
-      const t = Buffer.alloc(slots * 8);
       for (let j = start[b]; j < start[b + 1]; j++) {
         const i = order[j];
         const h = this.hashes[i];
         let where = (h >>> 8) % slots;
         // an empty slot has record position 0 (records start at 2048)
-        while (t.readUInt32LE(where * 8 + 4) !== 0) if (++where === slots) where = 0;
-        t.writeUInt32LE(h, where * 8);
-        t.writeUInt32LE(this.positions[i], where * 8 + 4);
+        while (view.getUint32(base + where * 8 + 4, true) !== 0) if (++where === slots) where = 0;
+        view.setUint32(base + where * 8, h, true);
+        view.setUint32(base + where * 8 + 4, this.positions[i], true);
       }
       this.advance(slots * 8);
-      this.emit(t);
+      base += slots * 8;
     }
+    this.emit(Buffer.from(table));
     this.flush();
     this.sink.header(header);
   }

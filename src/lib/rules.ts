@@ -94,16 +94,20 @@ function wordAt(b: Buffer, at: number, end: number, w: Buffer): boolean {
   return true;
 }
 
+/** The colon at c is followed by `allow` or `deny`. */
+function isAction(b: Buffer, c: number, e: number): boolean {
+  return wordAt(b, c + 1, e, ALLOW) || wordAt(b, c + 1, e, DENY);
+}
+
 /** Index of the `:` ending the address in b[s..e) (see the module comment), or -1. */
 function addressEnd(b: Buffer, s: number, e: number): number {
   const first = find(b, COLON, s, e);
   if (first < 0) return -1;
-  const isAction = (c: number) => wordAt(b, c + 1, e, ALLOW) || wordAt(b, c + 1, e, DENY);
-  if (isAction(first)) return first;
+  if (isAction(b, first, e)) return first;
   let limit = find(b, COMMA, s, e);
   if (limit < 0) limit = e;
   for (let c = find(b, COLON, first + 1, limit); c >= 0; c = find(b, COLON, c + 1, limit)) {
-    if (!isAction(c)) continue;
+    if (!isAction(b, c, e)) continue;
     return ip6RuleAddress(b.toString('latin1', lastAt(b, s, c) + 1, c)) ? c : first;
   }
   return first;
@@ -114,12 +118,12 @@ function addressEnd(b: Buffer, s: number, e: number): number {
  * as a C string, so the field ends at its first NUL; the digits before must
  * make up all of it (empty = 0); the value wraps mod 2^64.
  */
-function rangeNumber(b: Buffer, s: number, e: number, bad: () => never): bigint {
+function rangeNumber(b: Buffer, s: number, e: number, lineEnd: number): bigint {
   let n = 0n;
   for (let i = s; i < e; i++) {
     const c = b[i];
     if (c === 0) break;
-    if (c < 0x30 || c > 0x39) bad();
+    if (c < 0x30 || c > 0x39) syntax(b, lineEnd);
     n = (n * 10n + BigInt(c - 0x30)) & 0xffffffffffffffffn;
   }
   return n;
@@ -131,6 +135,11 @@ function lastAt(b: Buffer, s: number, e: number): number {
   return s - 1;
 }
 
+/** Throw the syntax error for the (stripped) line b[0..e). */
+function syntax(b: Buffer, e: number): never {
+  throw new RulesSyntaxError(b.subarray(0, e));
+}
+
 /** Index of byte c in b[s..e), or -1. */
 function find(b: Buffer, c: number, s: number, e: number): number {
   const i = b.indexOf(c, s);
@@ -138,7 +147,7 @@ function find(b: Buffer, c: number, s: number, e: number): number {
 }
 
 /** Add the records of the address b[s..e): verbatim, an IPv4 range expanded, or an IPv6 address normalized. */
-function addAddress(b: Buffer, s: number, e: number, data: Buffer, add: (k: Buffer, d: Buffer) => void, bad: () => never): void {
+function addAddress(b: Buffer, s: number, e: number, data: Buffer, add: (k: Buffer, d: Buffer) => void, lineEnd: number): void {
   if (find(b, EQ, s, e) < 0 && find(b, AT, s, e) < 0) {
     const dash = find(b, DASH, s, e);
     if (dash >= 0) {
@@ -151,8 +160,8 @@ function addAddress(b: Buffer, s: number, e: number, data: Buffer, add: (k: Buff
       }
       let right = find(b, DOT, dash + 1, e);
       if (right < 0) right = e;
-      let bot = rangeNumber(b, left, dash, bad);
-      let top = rangeNumber(b, dash + 1, right, bad);
+      let bot = rangeNumber(b, left, dash, lineEnd);
+      let top = rangeNumber(b, dash + 1, right, lineEnd);
       if (top > 255n) top = 255n;
       for (; bot <= top; bot++) add(Buffer.concat([b.subarray(s, left), Buffer.from(bot.toString()), b.subarray(right, e)]), data);
       return;
@@ -180,25 +189,22 @@ function compileLine(line: Buffer, s: number, e: number, add: (k: Buffer, d: Buf
   while (e > 0 && (b[e - 1] === NL || b[e - 1] === 0x20 || b[e - 1] === 0x09)) e--;
   const colon = addressEnd(b, 0, e);
   if (colon < 0) return false;
-  const bad = (): never => {
-    throw new RulesSyntaxError(b.subarray(0, e));
-  };
   let i = colon + 1;
   let deny = false;
   if (wordAt(b, i, e, DENY)) {
     deny = true;
     i += 4;
   } else if (wordAt(b, i, e, ALLOW)) i += 5;
-  else bad();
+  else syntax(b, e);
   // variables: ,NAME=XvalueX ... (positions first, then one allocation)
   const vars: number[] = [];
   let size = deny ? 2 : 0;
   while (i < e) {
-    if (b[i] !== COMMA) bad();
+    if (b[i] !== COMMA) syntax(b, e);
     const eq = find(b, EQ, i + 1, e);
-    if (eq < 0 || eq + 1 >= e) bad();
+    if (eq < 0 || eq + 1 >= e) syntax(b, e);
     const close = find(b, b[eq + 1], eq + 2, e);
-    if (close < 0) bad();
+    if (close < 0) syntax(b, e);
     vars.push(i + 1, eq, close);
     size += 1 + (eq + 1 - (i + 1)) + (close - (eq + 2)) + 1;
     i = close + 1;
@@ -216,7 +222,7 @@ function compileLine(line: Buffer, s: number, e: number, add: (k: Buffer, d: Buf
     o += b.copy(data, o, eq + 2, vars[v + 2]);
     data[o++] = 0;
   }
-  addAddress(b, 0, colon, data, add, bad);
+  addAddress(b, 0, colon, data, add, e);
   return true;
 }
 
