@@ -54,7 +54,7 @@ function variedRules(lines: number, seed: number): Buffer {
     () => ` spaced ${n(9)} `,
   ];
   const quotes = ['"', "'", '/', '|', 'x', '%', ':', ','];
-  const names = ['RELAYCLIENT', 'QMAILQUEUE', 'TCPLOCALHOST', 'A B', '', 'RBLSMTPD', 'X=Y'.slice(0, 1)];
+  const names = ['RELAYCLIENT', 'QMAILQUEUE', 'TCPLOCALHOST', 'A B', '', 'RBLSMTPD', 'X'];
   const values = ['', '@fix.me', 'movie.edu', '-no relaying', 'a:b:c', 'with space', 'tab\there', 'cr\rin', 'caf\u00e9', 'comma,inside'];
   const out: string[] = [];
   for (let i = 0; i < lines; i++) {
@@ -274,13 +274,11 @@ describe('tcprulescheck vs Debian', () => {
     ':allow,DEFAULT="yes",A B=/c d/',
   ].join('\n');
   const combos: Array<Record<string, string>> = [];
-  const ips = ['1.2.3.4', '1.2.3.9', '1.2.3.5', '1.2.9.9', '1.9.9.9', '10.0.0.5', '10.0.0.21', '127.0.0.1', '9.9.9.9', '0.0.0.0', '', 'junk'];
+  const ips = ['1.2.3.4', '1.2.3.9', '1.2.3.5', '1.2.9.9', '1.9.9.9', '10.0.0.5', '10.0.0.21', '127.0.0.1', '9.9.9.9', '0.0.0.0', '', 'not.an:ip', '1.2.3:4.5'];
   const hostsList = [undefined, '', 'mail.example.com', 'www.example.com', 'a.b.com', 'x.org', 'example.com'];
   const infos = [undefined, '', 'joe', 'bill'];
   for (const ip of ips) for (const host of hostsList) for (const info of infos) {
-    const env: Record<string, string> = {};
-    if (ip !== 'junk') env.TCPREMOTEIP = ip;
-    else env.TCPREMOTEIP = 'not.an:ip';
+    const env: Record<string, string> = { TCPREMOTEIP: ip };
     if (host !== undefined) env.TCPREMOTEHOST = host;
     if (info !== undefined) env.TCPREMOTEINFO = info;
     combos.push(env);
