@@ -16,12 +16,13 @@
  * byte read was a newline multilog exits at once, else it reads one byte at
  * a time up to the next newline. (A read already waiting on a pipe when TERM
  * arrives may return more than the rest of the line: those lines are logged,
- * never dropped.)
+ * never dropped. After a chunk that ends inside a line, the next read from a
+ * pipe takes one byte, which makes this rare.)
  *
  * Errors after start-up pause and retry every 5 s (pause.ts): data is never
  * dropped and input is blocked meanwhile.
  */
-import { closeSync, constants as C, openSync, read, writeSync } from 'node:fs';
+import { closeSync, constants as C, fstatSync, openSync, read, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Ctx } from '../src/lib/program.ts';
 import { die, writeAll } from '../src/lib/strerr.ts';
@@ -116,11 +117,22 @@ export async function main(ctx: Ctx): Promise<number> {
 
   const buf = Buffer.allocUnsafe(CHUNK);
   let lastNewline = true;
+  let regular = false;
+  try {
+    regular = fstatSync(0).isFile();
+  } catch {
+    /* no stdin: the first read ends input */
+  }
+  // On a pipe, a chunk that ends inside a line is followed by a 1-byte read,
+  // so a TERM arriving while we wait for the rest of the line finds at most
+  // one byte taken, and the C program's "stop after this line" holds.
+  let probe = false;
   try {
     for (;;) {
       if (alarm) rotateAll();
       if (term && lastNewline) break;
-      const pending = readStdin(buf, term ? 1 : CHUNK);
+      probe = !term && !regular && !lastNewline && !probe;
+      const pending = readStdin(buf, term || probe ? 1 : CHUNK);
       let n: number | undefined;
       void pending.then((v) => {
         n = v;

@@ -31,7 +31,7 @@ import {
   writeSync,
   type Stats,
 } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { die, errline } from '../strerr.ts';
 import { errCode, errstr } from '../errstr.ts';
@@ -42,6 +42,12 @@ import type { Sink } from './writer.ts';
 import { noteError, lastError, pauseWarn, persist } from './pause.ts';
 
 const PROG = 'multilog';
+/** node:child_process, loaded only when a processor runs (keeps an idle multilog small). */
+let childProcess: typeof import('node:child_process') | undefined;
+function spawnSync(...args: Parameters<typeof import('node:child_process').spawnSync>): ReturnType<typeof import('node:child_process').spawnSync> {
+  childProcess ??= createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  return childProcess.spawnSync(...args);
+}
 /** open_append: O_WRONLY|O_NONBLOCK|O_APPEND|O_CREAT, mode 0600 */
 const APPEND = C.O_WRONLY | C.O_NONBLOCK | C.O_APPEND | C.O_CREAT;
 /** open_trunc: O_WRONLY|O_NONBLOCK|O_TRUNC|O_CREAT, mode 0644 */
