@@ -1,6 +1,6 @@
 /**
  * local/worker: the process side of workers.ts, run as
- * `launch.js src/lib/local/worker UID GID` by a root qmail-lspawn. Drops
+ * `launch.js src/lib/local/worker qmail-lspawn-worker UID GID` by a root qmail-lspawn. Drops
  * to GID (setgroups [GID], setgid) and UID before reading anything; exits
  * 113 (QLX_ROOT) when that leaves it uid 0 and 112 (QLX_USAGE) when the
  * switch fails, as qmail-lspawn's child does. Then serves delivery requests

@@ -69,7 +69,7 @@ class Worker implements Runner {
   }
 
   private start(): ChildProcess {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', `${ROOT}/dist/src/lib/launch.js`, 'src/lib/local/worker', String(this.uid), String(this.gid)], {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', `${ROOT}/dist/src/lib/launch.js`, 'src/lib/local/worker', 'qmail-lspawn-worker', String(this.uid), String(this.gid)], {
       stdio: ['pipe', 'pipe', 'inherit'],
       env: this.env as NodeJS.ProcessEnv,
       cwd: '/',
