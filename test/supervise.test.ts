@@ -169,6 +169,26 @@ describe.concurrent('supervise', () => {
     expect(results[4]).toContain('supervise: fatal: unable to start onoshebang/run: exec format error');
   });
 
+  it.skipIf(!haveDebian)('a command sent in the second after a start waits for that second, like Debian', async () => {
+    const root = tmpdir();
+    mkservice(root, 'a', 'exec sleep 100');
+    mkservice(root, 'b', 'exec sleep 100');
+    const [A, B] = await Promise.all([startSupervise(ours('supervise'), root, 'a'), startSupervise(deb.supervise!, root, 'b')]);
+    try {
+      const t0 = Date.now();
+      await Promise.all([execa(ours('svc'), ['-d', A.dir]), execa(ours('svc'), ['-d', B.dir])]);
+      await sleep(200);
+      if (Date.now() - t0 < 600) {
+        expect(shape(status(A.dir))).toBe(want(true, 0, 'u'));
+        expect(shape(status(B.dir))).toBe(want(true, 0, 'u'));
+      }
+      await until(() => shape(status(A.dir)) === want(false, 0, 'd') && shape(status(B.dir)) === want(false, 0, 'd'), 3000);
+    } finally {
+      await stopSupervise(A);
+      await stopSupervise(B);
+    }
+  });
+
   it.skipIf(!haveDebian)('ignores bytes that are not commands', async () => {
     const root = tmpdir();
     mkservice(root, 'a', 'exec sleep 100');

@@ -71,7 +71,7 @@ export async function startSupervise(bin: string, root: string, name: string, en
   );
   const dir = `${root}/${name}`;
   const svok = theirs('svok') ?? ours('svok');
-  await until(async () => exited || (await execa(svok, [dir], { reject: false })).exitCode === 0, 5000);
+  await until(async () => exited || (await execa(svok, [dir], { reject: false })).exitCode === 0, 10000);
   return { proc, dir, out: () => out, done };
 }
 

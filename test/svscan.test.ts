@@ -102,7 +102,7 @@ describe.concurrent('svscan', () => {
       const dirs = services(root);
       const t = startSvscan(bin!, root, path);
       try {
-        await until(async () => (await Promise.all(dirs.map(svok))).every(Boolean) && lines(root).length === 1, 5000);
+        await until(async () => (await Promise.all(dirs.map(svok))).every(Boolean) && lines(root).length === 1, 10000);
         const sup = children(t.scan.pid!);
         expect(sup).toHaveLength(3);
         const ourSupervise = path.startsWith(OURBIN);
@@ -111,9 +111,9 @@ describe.concurrent('svscan', () => {
         await execa(ours('svc'), ['-k', `${root}/a/log`]);
         await sleep(50);
         await execa(ours('svc'), ['-k', `${root}/a`]);
-        await until(() => lines(root).length === 2, 4000);
+        await until(() => lines(root).length === 2, 6000);
         await execa(ours('svc'), ['-k', `${root}/a`]);
-        await until(() => lines(root).length === 3, 4000);
+        await until(() => lines(root).length === 3, 6000);
         const l = lines(root);
         expect(new Set(l).size).toBe(3);
         for (const x of l) expect(x).toMatch(/^line \d+$/);
@@ -132,7 +132,7 @@ describe.concurrent('svscan', () => {
     symlinkSync('b', `${root}/b2`);
     const t = startSvscan(ours('svscan'), root, `${OURBIN}:${process.env.PATH}`);
     try {
-      await until(async () => (await Promise.all(dirs.map(svok))).every(Boolean), 5000);
+      await until(async () => (await Promise.all(dirs.map(svok))).every(Boolean), 10000);
       await sleep(300);
       expect(children(t.scan.pid!)).toHaveLength(3);
       expect(existsSync(`${root}/.hidden/supervise`)).toBe(false);
@@ -142,7 +142,7 @@ describe.concurrent('svscan', () => {
       expect(await Promise.all(dirs.map(svok))).toEqual([true, true, true]);
       await sleep(800);
       await execa(ours('svc'), ['-k', `${root}/a`]);
-      await until(() => lines(root).length === 2, 4000);
+      await until(() => lines(root).length === 2, 6000);
       expect(t.err()).toBe('');
     } finally {
       await teardown(t, dirs);
@@ -152,13 +152,15 @@ describe.concurrent('svscan', () => {
   it('rescans at once on SIGALRM (extra) and warns when supervise cannot be found, like Debian', async () => {
     const root = `${tmpdir()}/service`;
     mkdirSync(root);
+    const dirs = [mkservice(root, 'first', 'exec sleep 100')];
     const t = startSvscan(ours('svscan'), root, `${OURBIN}:${process.env.PATH}`);
-    const dirs: string[] = [];
     try {
-      await sleep(500);
+      await until(() => svok(dirs[0]), 10000); // svscan is up (and has its SIGALRM handler)
+      const t0 = Date.now();
       dirs.push(mkservice(root, 'late', 'exec sleep 100'));
       t.scan.kill('SIGALRM');
-      await until(() => svok(dirs[0]), 3000);
+      await until(() => svok(dirs[1]), 4000);
+      expect(Date.now() - t0).toBeLessThan(4000); // sooner than the next 5-second scan
     } finally {
       await teardown(t, dirs);
     }
@@ -187,10 +189,17 @@ describe.concurrent('svscan', () => {
     const dirs = services(root);
     mkservice(root, 'noisy', 'echo oops >&2; exit 1');
     dirs.push(`${root}/noisy`);
+    // a supervise left from an earlier boot is told to stop and exit
+    mkservice(root, 'old', 'exec sleep 100', true);
+    const old = spawn(ours('supervise'), ['old'], { cwd: root, stdio: 'ignore' });
+    await until(() => svok(`${root}/old`));
+    const oldGone = new Promise((r) => old.once('exit', r));
+    dirs.push(`${root}/old`);
     const boot = spawn(ours('svscanboot'), [root], { stdio: 'ignore' });
+    await oldGone;
     let scan = 0;
     try {
-      await until(async () => (await Promise.all(dirs.map(svok))).every(Boolean), 6000);
+      await until(async () => (await Promise.all(dirs.map(svok))).every(Boolean), 10000);
       await until(() => cmdline(boot.pid!).includes('oops'), 4000);
       expect(cmdline(boot.pid!)).toMatch(/^readproctitle service errors: \.\.\.\.*oops\n/);
       expect(cmdline(boot.pid!).replace(/ +$/, '').length).toBe('readproctitle service errors: '.length + 400);
