@@ -5,7 +5,9 @@
  *
  *   node bench/startup.ts [runs]      (default 50 runs per program)
  *
- * Prints one line per program: ours, Debian's, and the ratio. Uses
+ * Prints one line per program: ours, Debian's, and the ratio, after the
+ * start-up time of a bare `node -e 0` for reference (run this script with
+ * the pinned node, node_modules/node/bin/node, so that line means it). Uses
  * spawnSync, so fork/exec cost is included for both sides alike.
  */
 import { spawnSync } from 'node:child_process';
@@ -41,6 +43,7 @@ function median(cmd: string, args: string[]): number {
 }
 
 try {
+  console.log(`node -e 0 (the floor for any Node program): ${median(process.execPath, ['-e', '0']).toFixed(2)} ms`);
   for (const prog of ['svok', 'svstat']) {
     const ours = median(`${ROOT}/bin/${prog}`, ['s']);
     const deb = existsSync(`/usr/bin/${prog}`) ? median(`/usr/bin/${prog}`, ['s']) : NaN;
