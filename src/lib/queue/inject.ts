@@ -31,7 +31,7 @@
  * Metadata operations and writes are synchronous (microseconds); the two
  * fsyncs run in the libuv pool, so a server's other sessions go on meanwhile.
  */
-import { accessSync, closeSync, constants, fchmodSync, fstatSync, ftruncateSync, linkSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fstatSync, ftruncateSync, linkSync, open, openSync, unlinkSync, writeSync } from 'node:fs';
 import { writeAll } from '../strerr.ts';
 import { fsyncFd } from '../fsyncfd.ts';
 import { date822fmt } from '../qmaildate.ts';
@@ -93,9 +93,14 @@ export function receivedLine(pid: number, uid: number, t: number, ids: QmailIds,
   return `Received: (qmail ${pid} invoked ${how}); ${date822fmt(t)}\n`;
 }
 
-/** Open path O_WRONLY|O_CREAT|O_EXCL mode 0644 (open_excl); returns the fd. */
-function openExcl(path: string): number {
-  return openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+/**
+ * Open path O_WRONLY|O_CREAT|O_EXCL mode 0644 (open_excl); resolves to the fd.
+ * In the libuv pool: a create waits for the journal while other messages'
+ * fsyncs commit (milliseconds on ext4), which must not stall a server's
+ * other sessions.
+ */
+function openExcl(path: string): Promise<number> {
+  return new Promise((res, rej) => open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644, (e, fd) => (e ? rej(e) : res(fd))));
 }
 
 /** Pull qmail-send's trigger (triggerpull.c): one byte, non-blocking, errors ignored. */
@@ -174,7 +179,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     for (let tries = 0; tries < 9 && messFd < 0; tries++) {
       pidfn = `${q}/pid/${pid}.${t}.${++seqCounter}`;
       try {
-        messFd = openExcl(pidfn);
+        messFd = await openExcl(pidfn);
       } catch {
         /* try the next name */
       }
@@ -243,7 +248,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
 
     // 5. intd/N: u, p, then the envelope as read
     try {
-      intdFd = openExcl(intdfn);
+      intdFd = await openExcl(intdfn);
     } catch {
       throw new Fail(QQ.INTD);
     }
