@@ -13,7 +13,7 @@ export interface Running {
   port: number;
   /** everything written on stderr so far */
   log(): string;
-  /** SIGTERM and wait for the exit */
+  /** SIGTERM and wait for the exit (SIGKILL after 3 s) */
   stop(): Promise<void>;
 }
 
@@ -36,7 +36,9 @@ export function startServer(bin: string, args: string[], env: NodeJS.ProcessEnv 
           log: () => err,
           stop: async () => {
             if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+            const t = setTimeout(() => child.kill('SIGKILL'), 3000);
             await exited;
+            clearTimeout(t);
           },
         });
     });

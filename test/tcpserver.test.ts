@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { writeFileSync } from 'node:fs';
-import { ours, theirs, tmpdir, until } from './helpers.ts';
+import { connect } from 'node:net';
+import { NODE, ROOT, ours, theirs, tmpdir, until } from './helpers.ts';
 import { dnsServer, normLog, startServer, talk, type DnsServer, type Running } from './tcphelpers.ts';
 
 const debian = theirs('tcpserver');
@@ -131,7 +132,6 @@ describe('tcpserver', () => {
     writeFileSync(prog, '#!/bin/sh\nread x\necho "got $x"\n', { mode: 0o755 });
     const srv: Running = await startServer(ours('tcpserver'), ['-v', '-c', '1', '-R', '-H', '-l0', '127.0.0.1', '0', prog], { PATH: '/usr/bin:/bin' });
     try {
-      const { connect } = await import('node:net');
       const first = connect(srv.port, '127.0.0.1');
       let firstOut = '';
       first.on('data', (b) => (firstOut += b));
@@ -159,6 +159,61 @@ describe('tcpserver', () => {
       expect(srv.log()).toMatch(/tcpserver: pid \d+ from ::1\ntcpserver: ok \d+ 0:\?\?1:\d+ :\?\?1::\d+/);
     } finally {
       await srv.stop();
+    }
+  });
+});
+
+describe('tcpserver, in-process sessions', () => {
+  it('keeps serving when one session throws, crashes from a callback or leaves a rejection', async () => {
+    const srv = await startServer(NODE, [], { PATH: '/usr/bin:/bin' }, ['--disable-warning=ExperimentalWarning', `${ROOT}/test/fixtures/inproc-server.ts`]);
+    try {
+      const hang = connect(srv.port, '127.0.0.1');
+      hang.write('hang\n');
+      let rejecting = hang;
+      for (const bad of ['throw', 'sync', 'timer', 'reject']) {
+        if (bad === 'reject') rejecting = connect(srv.port, '127.0.0.1').on('connect', () => rejecting.write('reject\n'));
+        else expect(await talk(srv.port, `${bad}\n`)).toBe('');
+      }
+      expect(await talk(srv.port, 'exit7\n')).toBe('');
+      expect(await talk(srv.port, 'hello\n')).toMatch(/^hi 41943\d\d\n$/);
+      await until(() => /end \d+ status 1792/.test(srv.log()));
+      const log = srv.log();
+      await until(() => srv.log().includes('nobody catches this'));
+      await until(() => srv.log().match(/status 28416/g)?.length === 4);
+      expect(log).toContain('fixture: fatal: internal error: Error: thrown from a data handler');
+      expect(log).toContain('fixture: fatal: internal error: Error: thrown from a timer');
+      expect(srv.log()).toContain('fixture: fatal: internal error: Error: nobody catches this');
+      hang.destroy();
+      rejecting.destroy();
+      await until(() => /status: 0\/40\n$/.test(srv.log()));
+      expect(srv.log()).toMatch(/end \d+ status 9\n/);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('on SIGTERM stops accepting and exits once its sessions end; external children keep running, as Debian', async () => {
+    const srv = await startServer(NODE, [], { PATH: '/usr/bin:/bin' }, ['--disable-warning=ExperimentalWarning', `${ROOT}/test/fixtures/inproc-server.ts`]);
+    const hang = connect(srv.port, '127.0.0.1');
+    hang.write('hang\n');
+    await until(() => srv.log().includes('ok '));
+    srv.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(srv.child.exitCode).toBe(null);
+    await expect(talk(srv.port)).rejects.toThrow(/ECONNREFUSED/);
+    hang.destroy();
+    await until(() => srv.child.exitCode === 0);
+    for (const bin of [ours('tcpserver'), debian].filter((b): b is string => !!b)) {
+      const ext = await startServer(bin, ['-v', '-RHl0', '127.0.0.1', '0', 'sh', '-c', 'read x; echo "done $x"'], { PATH: '/usr/bin:/bin' });
+      const c = connect(ext.port, '127.0.0.1');
+      let got = '';
+      c.on('data', (b) => (got += b));
+      await until(() => /ok \d+/.test(ext.log()));
+      ext.child.kill('SIGTERM');
+      await until(() => ext.child.exitCode === 0);
+      c.write('late\n');
+      await until(() => got === 'done late\n');
+      c.destroy();
     }
   });
 });

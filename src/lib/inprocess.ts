@@ -149,8 +149,8 @@ export const currentSession = new AsyncLocalStorage<{ session: Session; fail: (e
 /**
  * Run main(ctx) and give its raw wait status: the returned number (or an
  * Exit's status) & 255, shifted left 8 as wait(2) reports an exit; a crash
- * (any other exception, synchronous or from one of the program's callbacks
- * while the session runs) prints `NAME: fatal: internal error: ...` on the
+ * (any other exception, synchronous, from a listener on the connection, or
+ * from a callback of the session's timers, I/O and promises) prints `NAME: fatal: internal error: ...` on the
  * session's stderr and counts as exit 111, as launch.ts would.
  * A session's waitStatus, when chain.ts set one, wins.
  */
@@ -180,7 +180,20 @@ export function runMain(main: Main, ctx: Ctx): Promise<number> {
         fail(e);
       }
     };
-    if (session) currentSession.run({ session, fail }, run);
-    else run();
+    if (session) {
+      // listeners the program put on the connection run from the socket's
+      // own callbacks, outside the session's async context: catch there
+      const sock = session.socket;
+      const emit = sock.emit;
+      sock.emit = function (this: typeof sock, ...args: Parameters<typeof emit>): boolean {
+        try {
+          return emit.apply(this, args);
+        } catch (e) {
+          fail(e);
+          return true;
+        }
+      } as typeof emit;
+      currentSession.run({ session, fail }, run);
+    } else run();
   });
 }

@@ -10,6 +10,10 @@
  * the server inside its connection callback also stops libuv's accept loop
  * at once, so never more than `limit` connections are taken.
  *
+ * Connections are half-open capable (a client's FIN is EOF on the program's
+ * input, its output stays open) and start paused (nothing is read before
+ * the program is known), as a forked child would have them.
+ *
  * Public: class Listener { static open(opts), address, port, pause(),
  * resume(), close() }. open() rejects with the bind/listen error
  * (EADDRINUSE, EADDRNOTAVAIL, EACCES, ...).
@@ -56,7 +60,7 @@ export class Listener {
   /** Bind (SO_REUSEADDR, as Node/libuv always set it) and listen. */
   static open(opts: ListenOptions): Promise<Listener> {
     return new Promise((resolve, reject) => {
-      const server = createServer({ pauseOnConnect: true });
+      const server = createServer({ pauseOnConnect: true, allowHalfOpen: true });
       server.once('error', reject);
       server.listen({ host: opts.host, port: opts.port, backlog: opts.backlog, ipv6Only: opts.ipv6Only ?? false, exclusive: true }, () => {
         server.removeListener('error', reject);
@@ -84,7 +88,7 @@ export class Listener {
   /** Accept again. */
   resume(): void {
     if (this.server) return;
-    const s = createServer({ pauseOnConnect: true }, this.opts.onConnection);
+    const s = createServer({ pauseOnConnect: true, allowHalfOpen: true }, this.opts.onConnection);
     s.on('error', () => {
       /* accept errors (EMFILE, ...) are retried by libuv */
     });

@@ -21,6 +21,8 @@
  *    the program logs as its own. When main returns, the socket is ended
  *    (FIN once the output is flushed) and closed. An exception, sync or from
  *    one of the session's callbacks, ends that session only (status 111).
+ *    A session still running a minute (abandonAfter) after its client went
+ *    away is given up: connection closed, `end PID status 9` (as if killed).
  *  - anything else: fork/exec (child_process.spawn) with the socket as fds
  *    0 and 1 (made blocking), fd 2 inherited; tcpserver then closes its copy.
  *    Its `pid N from IP` and `ok` lines carry the child's real pid and are
@@ -80,6 +82,32 @@ export interface ServerConfig {
   verbosity: number;
   /** tcpserver's own environment (the base of every program's) */
   env: Record<string, string | undefined>;
+  /**
+   * How argv[0] becomes a program: its path and, for an opted-in program of
+   * ours, its main. Default: findProgram on tcpserver's PATH + inProcessMain.
+   * Throws the errno error of the search. (Tests plug in their own mains.)
+   */
+  resolveProgram?: (name: string) => Promise<ProgramRef>;
+  /**
+   * Milliseconds an in-process session may go on after its client has gone
+   * (EOF on input or the connection closed) before tcpserver stops waiting,
+   * closes the connection and reports it as killed (`end PID status 9`), so
+   * a program that ignores its connection cannot hold a -c slot forever.
+   * Default 60 000.
+   */
+  abandonAfter?: number;
+}
+
+/** A program to run: where it is, and its main when it runs in-process. */
+export interface ProgramRef {
+  path: string;
+  main?: Main;
+}
+
+/** The default resolveProgram (see ServerConfig). */
+async function defaultResolve(env: Record<string, string | undefined>, name: string): Promise<ProgramRef> {
+  const path = findProgram(name, env.PATH);
+  return { path, main: await inProcessMain(path) };
 }
 
 /** Write `await`-able bytes to a socket; resolves false on error. */
@@ -91,13 +119,7 @@ function writeOut(s: Socket, text: string): Promise<boolean> {
 
 /** Ends a socket after its output is flushed, then closes it (what exit(2) does to fds). */
 function closeAfterFlush(s: Socket): void {
-  if (s.destroyed) return;
-  const t = setTimeout(() => s.destroy(), 10_000);
-  t.unref();
-  s.end(() => {
-    clearTimeout(t);
-    s.destroy();
-  });
+  if (!s.destroyed) s.destroySoon();
 }
 
 type RulesAnswer = { kind: 'ok'; deny: boolean; env: EnvEdit[] } | { kind: 'drop'; err: unknown };
@@ -217,8 +239,7 @@ export class TcpServer {
     let runErr: unknown;
     let main: Main | undefined;
     try {
-      path = findProgram(cfg.argv[0], cfg.env.PATH);
-      main = await inProcessMain(path);
+      ({ path, main } = await (cfg.resolveProgram ?? ((n: string) => defaultResolve(cfg.env, n)))(cfg.argv[0]));
     } catch (e) {
       runErr = e;
     }
@@ -290,7 +311,17 @@ export class TcpServer {
     const session: Session = { pid, socket: s, stderr: process.stderr };
     const ctx: Ctx = { argv: this.cfg.argv.slice(), env: envObject(envp), cwd: process.cwd(), stdin: s, stdout: s, stderr: process.stderr };
     bindSession(ctx, session);
-    const w = await runMain(main, ctx);
+    let timer: NodeJS.Timeout | undefined;
+    const abandoned = new Promise<number>((resolve) => {
+      const start = (): void => {
+        timer ??= setTimeout(() => resolve(9), this.cfg.abandonAfter ?? 60_000);
+      };
+      s.once('end', start);
+      s.once('close', start);
+    });
+    const w = await Promise.race([runMain(main, ctx), abandoned]);
+    clearTimeout(timer);
+    if (w === 9) s.destroy();
     closeAfterFlush(s);
     this.log(`tcpserver: end ${pid} status ${w}`);
   }
