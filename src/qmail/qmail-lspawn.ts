@@ -76,7 +76,7 @@ export async function main(ctx: Ctx): Promise<number> {
     ctx.stdin.on('error', () => resolve());
   });
   while (pending.size > 0) await Promise.all([...pending]);
-  pool?.close();
+  await pool?.close();
   if (writing) await new Promise<void>((r) => out.write(Buffer.alloc(0), () => r()));
   return 0;
 }

@@ -31,6 +31,7 @@ export async function main(ctx: Ctx): Promise<number> {
   const patrn = env.QMAILPATRN && /^[0-7]{1,4}$/.test(env.QMAILPATRN) ? parseInt(env.QMAILPATRN, 8) : 0o002;
   delete env.QMAILPATRN;
   const home = qmailHome(ctx.env);
+  ctx.stdout.on('error', () => undefined); // qmail-lspawn gone: nothing left to tell it
   const reader = new FrameReader();
   let header: { id: number; args: LocalArgs } | undefined;
   const pending = new Set<Promise<void>>();

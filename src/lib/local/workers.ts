@@ -129,10 +129,16 @@ class Worker implements Runner {
     });
   }
 
-  close(): void {
+  /** End the worker's input; resolves when it has exited. */
+  close(): Promise<void> {
     if (this.idle) clearTimeout(this.idle);
-    this.child?.stdin!.end();
+    const c = this.child;
     this.child = undefined;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+    return new Promise((r) => {
+      c.on('exit', () => r());
+      c.stdin!.end();
+    });
   }
 }
 
@@ -173,8 +179,8 @@ export class WorkerPool {
     return w;
   }
 
-  /** End every worker (they finish what they have and exit). */
-  close(): void {
-    for (const w of this.workers.values()) w.close();
+  /** End every worker (they finish what they have and exit); resolves when all have exited. */
+  async close(): Promise<void> {
+    await Promise.all([...this.workers.values()].map((w) => w.close()));
   }
 }
