@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { NODE, ROOT, ours, theirs, tmpdir, until } from './helpers.ts';
+import { connect, createServer } from 'node:net';
+import { NODE, ROOT, isRoot, ours, theirs, tmpdir, until } from './helpers.ts';
 import { dnsServer, normLog, startServer, talk, type DnsServer, type Running } from './tcphelpers.ts';
 
 const debian = theirs('tcpserver');
@@ -106,6 +106,57 @@ describe.skipIf(!debian)('tcpserver, differential', () => {
     expect([ox, tx]).toEqual(['hi\n', 'hi\n']);
   });
 
+  it.skipIf(!tcprules)("Debian's tcpserver follows a cdb from our tcprules, and ours one from Debian's", async () => {
+    const d = tmpdir();
+    const input = '127.0.0.2:deny\n127.0.0.1:allow,WHO="ours"\n:deny\n';
+    await execa(ours('tcprules'), [`${d}/ours.cdb`, `${d}/ours.tmp`], { input });
+    await execa(tcprules!, [`${d}/theirs.cdb`, `${d}/theirs.tmp`], { input });
+    for (const cdb of ['ours', 'theirs']) {
+      const [[o], [t]] = await both(['-v', '-RHl0', '-x', `${d}/${cdb}.cdb`, '127.0.0.1', '0', 'sh', '-c', 'echo $WHO'], cleanEnv());
+      expect([o, t]).toEqual(['ours\n', 'ours\n']);
+    }
+  });
+
+  it('asks identd (RFC 1413) like Debian: answer, ERROR reply, no server', async () => {
+    const idHost = `127.113.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+    for (const reply of [' 1, 2 : USERID : UNIX :  joe user\r\n', '1,2:ERROR:NO-USER\r\n', '']) {
+      const identd = createServer((c) => {
+        c.on('data', () => (reply ? c.end(reply) : c.destroy()));
+        c.on('error', () => {});
+      });
+      await new Promise<void>((r) => identd.listen(113, idHost, () => r()));
+      try {
+        const got: string[] = [];
+        for (const bin of [ours('tcpserver'), debian!]) {
+          const srv = await startServer(bin, ['-H', '-l0', '-t', '2', '127.0.0.1', '0', 'sh', '-c', 'echo "${TCPREMOTEINFO-unset}"'], cleanEnv());
+          try {
+            got.push(
+              await new Promise<string>((resolve, reject) => {
+                const c = connect({ host: '127.0.0.1', port: srv.port, localAddress: idHost });
+                let out = '';
+                c.on('data', (b) => (out += b));
+                c.on('close', () => resolve(out));
+                c.on('error', reject);
+              }),
+            );
+          } finally {
+            await srv.stop();
+          }
+        }
+        expect(got[0]).toBe(got[1]);
+        expect(got[0]).toBe(reply.includes('joe') ? 'joeuser\n' : reply ? '\n' : 'unset\n');
+      } finally {
+        identd.close();
+      }
+    }
+  });
+
+  it.skipIf(!isRoot)('drops to -u/-g after binding, as Debian', async () => {
+    const [[o], [t]] = await both(['-v', '-RHl0', '-u', '65534', '-g', '65534', '127.0.0.1', '0', 'sh', '-c', 'id -u; id -g; id -G'], cleanEnv());
+    expect(o).toBe(t);
+    expect(o).toBe('65534\n65534\n65534\n');
+  });
+
   it('writes the -B banner before anything else, and reports programs that cannot run', async () => {
     const [[ob, ol], [tb, tl]] = await both(['-v', '-R', '-H', '-l0', '-B', 'hello\\n ', '127.0.0.1', '0', 'echo', 'x'], cleanEnv());
     expect(ob).toBe(tb);
@@ -149,12 +200,15 @@ describe('tcpserver', () => {
     }
   });
 
-  it('listens on IPv6 ::1 and renders the address compactly', async () => {
-    const srv = await startServer(ours('tcpserver'), ['-v', '-R', '-H', '-l0', '::1', '0', 'env'], { PATH: '/usr/bin:/bin' });
+  it('listens on IPv6 ::1 and renders the address compactly; rules match IPv6 keys', async () => {
+    const d = tmpdir();
+    await execa(ours('tcprules'), [`${d}/r.cdb`, `${d}/r.tmp`], { input: '::1:allow,SIX="yes"\n:deny\n' });
+    const srv = await startServer(ours('tcpserver'), ['-v', '-R', '-H', '-l0', '-x', `${d}/r.cdb`, '::1', '0', 'env'], { PATH: '/usr/bin:/bin' });
     try {
       const out = await talk(srv.port, '', '::1');
       expect(out).toContain('TCPREMOTEIP=::1\n');
       expect(out).toContain('TCPLOCALIP=::1\n');
+      expect(out).toContain('SIX=yes\n');
       await until(() => /end \d+ status 0/.test(srv.log()));
       expect(srv.log()).toMatch(/tcpserver: pid \d+ from ::1\ntcpserver: ok \d+ 0:\?\?1:\d+ :\?\?1::\d+/);
     } finally {
