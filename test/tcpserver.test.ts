@@ -229,6 +229,8 @@ describe('tcpserver, in-process sessions', () => {
         else expect(await talk(srv.port, `${bad}\n`)).toBe('');
       }
       expect(await talk(srv.port, 'exit7\n')).toBe('');
+      expect(await talk(srv.port, 'exit5\n')).toBe('');
+      await until(() => /end \d+ status 1280/.test(srv.log()));
       expect(await talk(srv.port, 'hello\n')).toMatch(/^hi 41943\d\d\n$/);
       await until(() => /end \d+ status 1792/.test(srv.log()));
       const log = srv.log();

@@ -35,6 +35,7 @@
  *   newPseudoPid()           the next pseudo-pid
  *   bindSession(ctx, s), sessionOf(ctx), pidOf(ctx)
  *   runMain(main, ctx)       main's exit status (Exit and crashes -> status)
+ *   guardProcess()           process.exit/chdir inside a session end only it
  */
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -145,6 +146,31 @@ export async function inProcessMain(path: string): Promise<Main | undefined> {
 
 /** The session whose code is running now (for errors thrown from its callbacks). */
 export const currentSession = new AsyncLocalStorage<{ session: Session; fail: (e: unknown) => void }>();
+
+let guarded = false;
+
+/**
+ * Make the process-global calls an in-process program must not make
+ * harmless to the server: inside a session, process.exit(n) ends that
+ * session with status n (it throws strerr's Exit, which runMain and the
+ * server's uncaught-exception handler turn into the session's end) and
+ * process.chdir throws EPERM. Outside sessions both behave as usual.
+ * For long-lived servers (tcpserver); idempotent.
+ */
+export function guardProcess(): void {
+  if (guarded) return;
+  guarded = true;
+  const exit = process.exit.bind(process);
+  process.exit = ((code?: number | string | null) => {
+    if (currentSession.getStore()) throw new Exit(Number(code ?? 0) & 255);
+    return exit(code);
+  }) as typeof process.exit;
+  const chdir = process.chdir.bind(process);
+  process.chdir = (dir: string): void => {
+    if (currentSession.getStore()) throw Object.assign(new Error('process.chdir in an in-process program'), { code: 'EPERM' });
+    chdir(dir);
+  };
+}
 
 /**
  * Run main(ctx) and give its raw wait status: the returned number (or an

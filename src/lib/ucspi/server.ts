@@ -20,7 +20,9 @@
  *    up) stands for the pid in every log line of the session and is what
  *    the program logs as its own. When main returns, the socket is ended
  *    (FIN once the output is flushed) and closed. An exception, sync or from
- *    one of the session's callbacks, ends that session only (status 111).
+ *    one of the session's callbacks or promises (traced with
+ *    AsyncLocalStorage), ends that session only (status 111); process.exit(n)
+ *    inside a session ends just that session with status n.
  *    A session still running a minute (abandonAfter) after its client went
  *    away is given up: connection closed, `end PID status 9` (as if killed).
  *  - anything else: fork/exec (child_process.spawn) with the socket as fds
@@ -49,7 +51,7 @@ import { applyEnv, type EnvEdit } from '../pathexec.ts';
 import { errstr } from '../errstr.ts';
 import { errline } from '../strerr.ts';
 import { envObject, findProgram, socketFd, spawnOnFd } from '../chain.ts';
-import { bindSession, currentSession, inProcessMain, newPseudoPid, runMain, type Session } from '../inprocess.ts';
+import { bindSession, currentSession, guardProcess, inProcessMain, newPseudoPid, runMain, type Session } from '../inprocess.ts';
 import type { Ctx, Main } from '../program.ts';
 import { Listener } from './listener.ts';
 import { connLine } from './logline.ts';
@@ -161,6 +163,7 @@ export class TcpServer {
     };
     process.on('uncaughtException', crash);
     process.on('unhandledRejection', crash);
+    guardProcess();
     return new Promise((resolve) => {
       this.onIdle = resolve;
       process.on('SIGTERM', () => {
