@@ -26,6 +26,7 @@ import { closeSync, constants as C, fstatSync, openSync, read, writeSync } from 
 import { resolve } from 'node:path';
 import type { Ctx } from '../src/lib/program.ts';
 import { die, writeAll } from '../src/lib/strerr.ts';
+import { sys } from '../src/lib/native.ts';
 import { format, now } from '../src/lib/tai64.ts';
 import { parseScript } from '../src/lib/multilog/script.ts';
 import { LogDir } from '../src/lib/multilog/logdir.ts';
@@ -46,6 +47,19 @@ function readStdin(buf: Buffer, len: number): Promise<number> {
       });
     go();
   });
+}
+
+/**
+ * Exit 0 while a read of stdin is still blocked in libuv's thread pool:
+ * process.exit() would wait for that thread forever, so the process image
+ * is replaced by /bin/true (same pid, status 0; nothing else left to do).
+ */
+function exitNow(): void {
+  try {
+    sys.execve('/bin/true', ['true'], []);
+  } catch {
+    /* no /bin/true: fall back to a normal exit */
+  }
 }
 
 export async function main(ctx: Ctx): Promise<number> {
@@ -127,6 +141,7 @@ export async function main(ctx: Ctx): Promise<number> {
   // so a TERM arriving while we wait for the rest of the line finds at most
   // one byte taken, and the C program's "stop after this line" holds.
   let probe = false;
+  let abandoned = false;
   try {
     for (;;) {
       if (alarm) rotateAll();
@@ -146,7 +161,11 @@ export async function main(ctx: Ctx): Promise<number> {
         if (alarm) rotateAll();
         if (term && lastNewline) break;
       }
-      if (n === undefined || n <= 0) break;
+      if (n === undefined) {
+        abandoned = true;
+        break;
+      }
+      if (n <= 0) break;
       const t = now();
       lines.chunk(buf, n, sc.timestamp ? Buffer.from(format(t) + ' ', 'latin1') : buf);
       lastNewline = buf[n - 1] === 10;
@@ -159,5 +178,6 @@ export async function main(ctx: Ctx): Promise<number> {
     process.off('SIGTERM', onTerm);
     process.off('SIGALRM', onAlarm);
   }
+  if (abandoned) exitNow();
   return 0;
 }
