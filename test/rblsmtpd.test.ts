@@ -77,6 +77,17 @@ describe.skipIf(!debian)('rblsmtpd, differential', () => {
     expect(a[1]).toBe(`451 ${'x'.repeat(200)}\r\n`);
   });
 
+  it('hangs up on a silent client after -t seconds, in-process under our tcpserver', async () => {
+    const env = { PATH: `${ours('rblsmtpd').replace(/\/rblsmtpd$/, '')}:/usr/bin:/bin`, RBLSMTPD: 'quiet' };
+    const srv = await startServer(ours('tcpserver'), ['-v', '-R', '-H', '-l0', '127.0.0.1', '0', 'rblsmtpd', '-t1', 'true'], env);
+    try {
+      expect(await talk(srv.port, '', '127.0.0.1', true)).toBe('220 rblsmtpd.local\r\n');
+      await until(() => /end \d+ status 0/.test(srv.log()));
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it.skipIf(!debianServer)('answers the same in-process under our tcpserver as Debian rblsmtpd under Debian tcpserver, and chains on', async () => {
     for (const [vars, args, want] of [
       [{ RBLSMTPD: '-blocked' }, ['-t', '5'], '553 blocked'],

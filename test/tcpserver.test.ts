@@ -200,6 +200,19 @@ describe('tcpserver', () => {
     }
   });
 
+  it('survives a flood beyond -c: every client is served, never more than the limit at once', async () => {
+    const srv = await startServer(ours('tcpserver'), ['-v', '-c', '2', '-b', '50', '-R', '-H', '-l0', '127.0.0.1', '0', 'echo', 'hi'], { PATH: '/usr/bin:/bin' });
+    try {
+      const outs = await Promise.all(Array.from({ length: 30 }, () => talk(srv.port)));
+      expect(outs).toEqual(Array(30).fill('hi\n'));
+      await until(() => (srv.log().match(/end \d+ status 0/g)?.length ?? 0) === 30);
+      const counts = [...srv.log().matchAll(/status: (\d+)\/2/g)].map((m) => Number(m[1]));
+      expect(Math.max(...counts)).toBe(2);
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it('listens on IPv6 ::1 and renders the address compactly; rules match IPv6 keys', async () => {
     const d = tmpdir();
     await execa(ours('tcprules'), [`${d}/r.cdb`, `${d}/r.tmp`], { input: '::1:allow,SIX="yes"\n:deny\n' });
