@@ -226,11 +226,16 @@ describe.concurrent('supervise', () => {
     await cmp(['a', 'b']);
     await cmp(['missing']);
     const A = await startSupervise(ours('supervise'), root, 'a');
-    const B = await startSupervise(deb.supervise!, root, 'b');
+    const B = await startSupervise(deb.supervise!, root, 'b').catch(async (e: unknown) => {
+      await stopSupervise(A);
+      throw e;
+    });
     try {
       for (const dir of ['a', 'b']) {
-        const o = await execa(ours('supervise'), [dir], { cwd: root, reject: false });
-        const d = await execa(deb.supervise!, [dir], { cwd: root, reject: false });
+        expect([A.proc.exitCode, B.proc.exitCode], 'first supervise still running').toEqual([null, null]);
+        // a second supervise must give up at once; the timeout turns a lock that was not held into a failure
+        const o = await execa(ours('supervise'), [dir], { cwd: root, reject: false, timeout: 15000 });
+        const d = await execa(deb.supervise!, [dir], { cwd: root, reject: false, timeout: 15000 });
         expect([o.exitCode, o.stderr]).toEqual([111, `supervise: fatal: unable to acquire ${dir}/supervise/lock: temporary failure`]);
         expect([d.exitCode, d.stderr]).toEqual([o.exitCode, o.stderr]);
       }

@@ -75,23 +75,50 @@ export async function startSupervise(bin: string, root: string, name: string, en
   return { proc, dir, out: () => out, done };
 }
 
+/**
+ * A process identity that survives pid reuse (pid_max is 32768 here and many
+ * tests run at once): the pid and its start time from /proc/PID/stat.
+ */
+export interface ProcId {
+  pid: number;
+  start: string;
+}
+
+function startTime(pid: number): string | undefined {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return st.slice(st.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The identity of a running pid (undefined for 0 or a process already gone). */
+export function procId(pid: number): ProcId | undefined {
+  const start = pid === 0 ? undefined : startTime(pid);
+  return start === undefined ? undefined : { pid, start };
+}
+
+/** SIGKILL p if it is still the same process. */
+export function killSame(p: ProcId | undefined): void {
+  if (p === undefined || startTime(p.pid) !== p.start) return;
+  try {
+    process.kill(p.pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
 /** Stop a supervise and its ./run for sure: svc -dx, then kill what is left. */
 export async function stopSupervise(r: Running): Promise<void> {
-  const run = pidOf(r.dir);
+  const run = procId(pidOf(r.dir));
   if (r.proc.exitCode === null && r.proc.signalCode === null) {
     await execa(ours('svc'), ['-dx', r.dir], { reject: false });
     const t = setTimeout(() => r.proc.kill('SIGKILL'), 3000);
     await r.done;
     clearTimeout(t);
   }
-  for (const pid of new Set([run, pidOf(r.dir)])) {
-    if (pid === 0) continue;
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
+  killSame(run);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFil
 import { dirname } from 'node:path';
 import { execa } from 'execa';
 import { ours, theirs, tmpdir, until } from './helpers.ts';
-import { mkservice, pidOf, sleep } from './sv-helpers.ts';
+import { killSame, mkservice, pidOf, procId, sleep } from './sv-helpers.ts';
 
 const OURBIN = dirname(ours('svscan'));
 const debSvscan = theirs('svscan');
@@ -60,16 +60,10 @@ function startSvscan(bin: string, root: string, path: string): Tree {
 /** Kill svscan, then svc -dx every supervise under root and wait until none runs. */
 async function teardown(t: Tree, dirs: string[]): Promise<void> {
   t.scan.kill('SIGKILL');
-  const runs = dirs.map(pidOf);
+  const runs = dirs.map((d) => procId(pidOf(d)));
   await execa(ours('svc'), ['-dx', ...dirs], { reject: false });
   await until(async () => (await Promise.all(dirs.map(svok))).every((x) => !x), 8000).catch(() => undefined);
-  for (const p of [...runs, ...dirs.map(pidOf)]) {
-    try {
-      if (p) process.kill(p, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
+  for (const p of runs) killSame(p);
 }
 
 /** A service `a` with a log that appends to root/out, plus a plain service `b`. */
@@ -209,7 +203,7 @@ describe.concurrent('svscan', () => {
       const env = readFileSync(`/proc/${scan}/environ`, 'latin1').split('\0').filter((v) => v && !v.startsWith('PWD='));
       expect(env).toEqual([`PATH=${OURBIN}:/command:/usr/local/bin:/usr/local/sbin:/bin:/sbin:/usr/bin:/usr/sbin:/usr/X11R6/bin`]);
     } finally {
-      if (scan) process.kill(scan, 'SIGKILL');
+      killSame(procId(scan));
       boot.kill('SIGKILL');
       await teardown({ scan: boot, root, err: () => '' }, dirs);
     }
