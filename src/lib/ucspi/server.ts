@@ -311,7 +311,7 @@ export class TcpServer {
     // pauseOnConnect left the socket explicitly paused; back to the initial
     // state, in which a program's 'data' listener or read() starts the flow
     (s as unknown as { _readableState: { flowing: boolean | null } })._readableState.flowing = null;
-    const session: Session = { pid, socket: s, stderr: process.stderr };
+    const session: Session = { pid, socket: s };
     const ctx: Ctx = { argv: this.cfg.argv.slice(), env: envObject(envp), cwd: process.cwd(), stdin: s, stdout: s, stderr: process.stderr };
     bindSession(ctx, session);
     let timer: NodeJS.Timeout | undefined;
