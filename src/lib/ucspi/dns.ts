@@ -57,7 +57,7 @@ export function djbName(name: string): string {
     if (c === 0x5c && i + 1 < raw.length) {
       const m = /^\d{3}/.exec(name.slice(i + 1, i + 4));
       if (m) {
-        bytes.push(Number(m[0]) & 255);
+        bytes.push((Number(m[0]) & 255) | 0x100); // escaped: a dot here is not a separator
         i += 3;
       } else {
         bytes.push(raw[i + 1] | 0x100); // an escaped literal: never a separator
