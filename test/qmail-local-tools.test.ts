@@ -144,3 +144,32 @@ describe('qmail-getpw rules', () => {
     expect(quote2('@x')).toBe('""@x');
   });
 });
+
+describe('qmail-pw2u', () => {
+  it('passwd -> assignments with qmail-getpw rules, mailnames, subusers, append, -/ and -c', async () => {
+    const d = tmpdir();
+    mkdirSync(`${d}/users`);
+    for (const h of ['h1', 'h2']) mkdirSync(`${d}/${h}`);
+    const [u1, u2] = isRoot ? [1001, 7790] : [process.getuid!(), process.getuid!()];
+    if (isRoot) {
+      chownSync(`${d}/h1`, u1, 0);
+      chownSync(`${d}/h2`, u2, 0);
+    }
+    const pw = `root:x:0:0::/root:/bin/sh\njoe:x:${u1}:100::${d}/h1:/bin/sh\nalias:x:${u2}:2108::${d}/h2:/bin/false\nBob:x:1002:100::${d}/h1:/bin/sh\nnohome:x:1003:1::/nonexistent:/bin/sh\n`;
+    const go = async (args: string[], input = pw) => execa(ours('qmail-pw2u'), args, { input, env: { QMAILHOME: d }, reject: false, stripFinalNewline: false });
+    expect((await go([])).stdout).toBe(
+      `=joe:joe:${u1}:100:${d}/h1:::\n+joe-:joe:${u1}:100:${d}/h1:-::\n+:alias:${u2}:2108:${d}/h2:-::\n=alias:alias:${u2}:2108:${d}/h2:::\n+alias-:alias:${u2}:2108:${d}/h2:-::\n.\n`);
+    expect(await go(['-h'])).toMatchObject({ exitCode: 111, stderr: 'qmail-pw2u: fatal: unable to stat /nonexistent\n' });
+    writeFileSync(`${d}/users/mailnames`, 'joe:j1:j2\n');
+    writeFileSync(`${d}/users/subusers`, 'sub:joe:pre:\n');
+    writeFileSync(`${d}/users/append`, '=extra:x:1:1:/x:::\n');
+    writeFileSync(`${d}/users/exclude`, 'alias\n');
+    expect(await go([])).toMatchObject({ exitCode: 111, stderr: 'qmail-pw2u: fatal: unable to find alias user\n' });
+    writeFileSync(`${d}/users/exclude`, '# none\n');
+    expect((await go(['-/', '-c+'])).stdout).toBe([
+      `=j1:joe:${u1}:100:${d}/h1:::`, `+j1+:joe:${u1}:100:${d}/h1:-/::`, `=j2:joe:${u1}:100:${d}/h1:::`, `+j2+:joe:${u1}:100:${d}/h1:-/::`,
+      `+:alias:${u2}:2108:${d}/h2:-/::`, `=alias:alias:${u2}:2108:${d}/h2:::`, `+alias+:alias:${u2}:2108:${d}/h2:-/::`,
+      `=sub:joe:${u1}:100:${d}/h1:-/:pre:`, `+sub+:joe:${u1}:100:${d}/h1:-/:pre-:`, '=extra:x:1:1:/x:::', '.', ''].join('\n'));
+    expect((await go(['-C', '-u', '-H'])).stdout).toContain(`=Bob:Bob:1002:100:${d}/h1:::\n`);
+  });
+});
