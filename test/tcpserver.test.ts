@@ -73,6 +73,14 @@ describe.skipIf(!debian)('tcpserver, differential', () => {
     const [[pe], [qe]] = await both(['-v', '-p', '-R', '-l', 'me', '127.0.0.1', '0', 'env'], env);
     expect(norm(pe)).toBe(norm(qe));
     expect(pe).toContain('TCPREMOTEHOST=client.example');
+    const odd = await dnsServer({ ptr: { '1.0.0.127.in-addr.arpa': 'We ird\\.Na%me_x.Example.' } });
+    try {
+      const [[oe, ol], [te, tl]] = await both(['-v', '-R', '127.0.0.1', '0', 'env'], cleanEnv({ DNSCACHEIP: odd.ip }));
+      expect([norm(oe), ol]).toEqual([norm(te), tl]);
+      expect(oe).toContain('TCPREMOTEHOST=we\\040ird');
+    } finally {
+      await odd.close();
+    }
     const liar = await dnsServer({ ptr: { '1.0.0.127.in-addr.arpa': 'liar.example.' }, a: { 'liar.example': ['10.9.9.9'] } });
     try {
       const [[le, ll], [me, ml]] = await both(['-v', '-p', '-R', '127.0.0.1', '0', 'env'], cleanEnv({ DNSCACHEIP: liar.ip }));
