@@ -6,7 +6,7 @@
  *
  * Public functions:
  *   applyEnv(env, edits)           -> `NAME=value` list for the child
- *   pathexecRun(file, argv, envp, path, exec?)  the PATH search loop
+ *   pathexecRun(file, argv, envp, path, exec)  the PATH search loop
  *   candidates(file, path), verdict(err)  its two rules, for callers that
  *                                  must run the loop themselves (fghack)
  *   pathexec(argv, env, edits?)    search + exec with the caller's PATH; throws
@@ -119,39 +119,38 @@ export function keepInheritedFds(): void {
   }
 }
 
-/** execve(2) keeping the inherited descriptors (keepInheritedFds). */
-export function execve(path: string, argv: string[], envp: string[]): never {
-  keepInheritedFds();
-  return sys.execve(path, argv, envp);
-}
-
 /** An exec primitive: replaces the process or throws an errno error. */
 export type ExecFn = (path: string, argv: string[], envp: string[]) => void;
 
-/**
- * pathexec_run: exec `file` (a name containing `/` directly; otherwise each
- * element of `path` in turn, an empty element meaning `.`, `/bin:/usr/bin`
- * when path is undefined). ENOENT goes on to the next element; EACCES, EPERM
- * and EISDIR are remembered and the search goes on; any other error stops it.
- * Throws the remembered error if any, else the last one. `exec` defaults to
- * execve() above; tests may pass their own primitive.
- */
-export function pathexecRun(file: string, argv: string[], envp: string[], path: string | undefined, exec: ExecFn = execve): never {
+/** Try each path in turn with DJB's rules (verdict); throws the error to report. */
+function tryAll(paths: readonly string[], argv: string[], envp: string[], exec: ExecFn): never {
   let saved: unknown;
   let last: unknown;
-  for (const cand of candidates(file, path)) {
+  for (const p of paths) {
     try {
-      exec(cand, argv, envp);
+      exec(p, argv, envp);
       throw new Error('exec returned');
     } catch (e) {
       if (errCode(e) === undefined) throw e;
       last = e;
       const v = verdict(e);
       if (v !== 'next') saved = e;
-      if (v === 'stop') throw e;
+      if (v === 'stop') break;
     }
   }
   throw saved ?? last;
+}
+
+/**
+ * pathexec_run: exec `file` (a name containing `/` directly; otherwise each
+ * element of `path` in turn, an empty element meaning `.`, `/bin:/usr/bin`
+ * when path is undefined). ENOENT goes on to the next element; EACCES, EPERM
+ * and EISDIR are remembered and the search goes on; any other error stops it.
+ * Throws the remembered error if any, else the last one. `exec` is the
+ * primitive (sys.execve after keepInheritedFds(), as pathexec() does it).
+ */
+export function pathexecRun(file: string, argv: string[], envp: string[], path: string | undefined, exec: ExecFn): never {
+  return tryAll(candidates(file, path), argv, envp, exec);
 }
 
 /**
@@ -196,19 +195,7 @@ export function prepareExec(argv: string[], env: Record<string, string | undefin
 
 /** The search loop of pathexecRun over prepared paths; throws the error to report. */
 export function runPrepared(p: PreparedExec): never {
-  let saved: unknown;
-  let last: unknown;
-  for (const cand of p.candidates) {
-    try {
-      sys.execve(cand, p.argv, p.envp);
-    } catch (e) {
-      last = e;
-      const v = verdict(e);
-      if (v !== 'next') saved = e;
-      if (v === 'stop') break;
-    }
-  }
-  throw saved ?? last;
+  return tryAll(p.candidates, p.argv, p.envp, sys.execve);
 }
 
 /**
@@ -217,7 +204,7 @@ export function runPrepared(p: PreparedExec): never {
  * throws the exec error.
  */
 export function pathexec(argv: string[], env: Record<string, string | undefined>, edits: readonly EnvEdit[] = []): never {
-  return pathexecRun(argv[0], argv, applyEnv(env, edits), env.PATH);
+  return runPrepared(prepareExec(argv, env, edits));
 }
 
 /**
