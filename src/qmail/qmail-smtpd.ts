@@ -13,6 +13,11 @@
  * in-process write: a fresh pseudo-pid under tcpserver, else our pid, which
  * is also the pid in qmail-queue's Received line).
  *
+ * Beyond the original, behind control files (default: qmail's behaviour):
+ * STARTTLS with control/servercert.pem, AUTH PLAIN/LOGIN checked by the
+ * checkpassword program named in control/checkpassword (setting RELAYCLIENT
+ * for the session).
+ *
  * Output: SMTP replies only (nothing on stderr). Exit status: 0 after QUIT;
  * 1 on EOF, timeout, a bare LF in DATA, a write failure, unreadable control
  * files (`421 unable to read controls (#4.3.0)`) or a limit (`421 out of
@@ -25,7 +30,8 @@ import { submitMessage } from '../lib/queue/client.ts';
 import { loadConfig } from '../lib/smtp/config.ts';
 import { SmtpOutput } from '../lib/smtp/output.ts';
 import { R } from '../lib/smtp/replies.ts';
-import { SmtpSession, type QueueFn, type SmtpConfig } from '../lib/smtp/session.ts';
+import { SmtpSession, type AuthFn, type QueueFn, type SmtpConfig } from '../lib/smtp/session.ts';
+import { checkPassword } from '../lib/smtp/auth.ts';
 
 export const inProcess = true;
 
@@ -52,5 +58,10 @@ export async function main(ctx: Ctx): Promise<number> {
   // original on fd 1. A net.Socket shared for both directions would end its
   // writable side at the read EOF unless half-open is allowed.
   for (const s of [ctx.stdin, ctx.stdout]) if ('allowHalfOpen' in s) (s as { allowHalfOpen: boolean }).allowHalfOpen = true;
-  return new SmtpSession(cfg, ctx.stdin, ctx.stdout, queue).run();
+  const cp = cfg.checkpassword;
+  const auth: AuthFn | undefined =
+    cp && cp.length > 0
+      ? (user, pass) => checkPassword(cp, ctx.env, user, pass, `<${inSession ? newPseudoPid() : process.pid}.${Math.floor(Date.now() / 1000)}@${cfg.greeting.split(' ')[0]}>`)
+      : undefined;
+  return new SmtpSession(cfg, ctx.stdin, ctx.stdout, queue, auth).run();
 }

@@ -9,16 +9,30 @@
  *   DATABYTES overrides it: its leading digits, 0 when none);
  *   TCPREMOTEIP, TCPLOCALHOST/TCPLOCALIP, TCPREMOTEHOST (each `unknown` when
  *   unset), TCPREMOTEINFO, RELAYCLIENT.
+ * Beyond the original: servercert.pem (STARTTLS) and checkpassword (its
+ * first line, split at blanks: the checkpassword program and its arguments,
+ * e.g. `/usr/bin/checkpassword /bin/true`; AUTH) when they exist.
  *
  * Throws when the qmail home cannot be entered or a control file cannot be
  * read (the caller answers `421 unable to read controls (#4.3.0)`).
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { errCode } from '../errstr.ts';
 import { Control, scanUlong } from '../control.ts';
 import { BadMailFrom } from './badmailfrom.ts';
 import { ipmeIs } from './ipme.ts';
 import { RcptHosts } from './rcpthosts.ts';
 import type { SmtpConfig } from './session.ts';
+
+/** A file's bytes, or undefined when it does not exist; other errors throw. */
+function readOptional(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    if (errCode(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+}
 
 /** No smtpgreeting and no me. */
 export class NoGreeting extends Error {
@@ -56,5 +70,7 @@ export function loadConfig(home: string, env: Record<string, string | undefined>
     remoteHost: env.TCPREMOTEHOST ?? 'unknown',
     remoteInfo: env.TCPREMOTEINFO,
     relayClient: env.RELAYCLIENT,
+    tlsPem: readOptional(c.path('servercert.pem')),
+    checkpassword: c.readline('checkpassword')?.split(/[ \t]+/).filter((w) => w !== ''),
   };
 }

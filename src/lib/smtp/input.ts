@@ -36,7 +36,8 @@ export class LineTooLong extends Error {
 
 /** Buffered, timed reads from a Readable (see the module comment). */
 export class SmtpInput {
-  private readonly stream: Readable;
+  /** the stream read from */
+  readonly stream: Readable;
   private readonly timeoutMs: number;
   private readonly beforeWait: () => Promise<void> | void;
   private pending: Buffer | undefined;
@@ -51,6 +52,12 @@ export class SmtpInput {
     this.stream = stream;
     this.timeoutMs = timeout * 1000;
     this.beforeWait = beforeWait;
+  }
+
+  /** Drop whatever is buffered and read nothing more (STARTTLS hands the stream over). */
+  close(): void {
+    this.pending = undefined;
+    this.eof = true;
   }
 
   /** Give bytes back to be read first. */

@@ -16,7 +16,8 @@ export class WriteFailed extends Error {
 
 /** Gathers replies (latin1 strings) and writes them in one piece per flush. */
 export class SmtpOutput {
-  private readonly stream: Writable;
+  /** the stream written to */
+  readonly stream: Writable;
   private readonly timeoutMs: number;
   private buf = '';
   private broken = false;

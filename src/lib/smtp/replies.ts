@@ -52,11 +52,13 @@ export function helo250(greeting: string): string {
 
 /**
  * The EHLO reply: greeting, PIPELINING, 8BITMIME (the original's three
- * lines), plus `SIZE databytes` last when a limit is set (databytes > 0).
+ * lines), plus `SIZE databytes` when a limit is set (databytes > 0), then
+ * `extra` keywords (STARTTLS, AUTH: offered only when configured).
  */
-export function ehlo250(greeting: string, databytes: number): string {
+export function ehlo250(greeting: string, databytes: number, extra: string[] = []): string {
   const keys = ['PIPELINING', '8BITMIME'];
   if (databytes > 0) keys.push(`SIZE ${databytes}`);
+  keys.push(...extra);
   let s = `250-${greeting}\r\n`;
   for (let i = 0; i < keys.length; i++) s += `250${i === keys.length - 1 ? ' ' : '-'}${keys[i]}\r\n`;
   return s;

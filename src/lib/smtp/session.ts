@@ -24,6 +24,16 @@
  *   RSET 250 flushed, NOOP 250 ok, VRFY 252, HELP 214, QUIT 221 + greeting,
  *   anything else 502.
  *
+ * Beyond the original, each only when its control file exists (else the
+ * verb is unknown, 502, and not advertised):
+ *   STARTTLS   (control/servercert.pem) `220 ready for tls`, handshake
+ *              (tls.ts), buffered plaintext dropped, state reset (RFC 3207)
+ *   AUTH       (control/checkpassword) PLAIN and LOGIN (auth.ts); success
+ *              sets RELAYCLIENT (empty unless the environment had one) for
+ *              the rest of the session
+ * The Received field then says `with ESMTPS` / `ESMTPA` / `ESMTPSA` (RFC
+ * 3848); otherwise `with SMTP` as qmail.
+ *
  * Ends (the session's exit status): QUIT 0; EOF 1; timeoutsmtpd seconds of
  * silence `451 timeout (#4.4.2)` 1; bare LF in DATA `451 See ...` 1; a
  * control file unreadable `421 unable to read controls (#4.3.0)` 1; limits
@@ -43,6 +53,8 @@ import { SmtpOutput, WriteFailed } from './output.ts';
 import { asciiLower, RcptHosts } from './rcpthosts.ts';
 import { receivedField } from './received.ts';
 import { R, accepted, ehlo250, greet220, helo250, qqFailure, quit221 } from './replies.ts';
+import { AUTH_R, decodePlain, unbase64, type AuthVerdict } from './auth.ts';
+import { startTls } from './tls.ts';
 
 /** Longest command line accepted, bytes (without CRLF). */
 export const MAX_LINE = 65536;
@@ -73,6 +85,10 @@ export interface SmtpConfig {
   remoteInfo?: string;
   /** RELAYCLIENT (set, possibly empty: relaying allowed, value appended) */
   relayClient?: string;
+  /** control/servercert.pem: offer STARTTLS (not in the original) */
+  tlsPem?: Buffer;
+  /** control/checkpassword's words: offer AUTH checked by this program (not in the original) */
+  checkpassword?: string[];
 }
 
 /** What the queue made of a message: qmail_close()'s text ('' = queued) and the qp to report. */
@@ -83,6 +99,9 @@ export interface QueueVerdict {
 
 /** Hands one message (with its Received field) and envelope (`F..\0T..\0..\0`) to the queue. */
 export type QueueFn = (message: Buffer, envelope: Buffer) => Promise<QueueVerdict>;
+
+/** Checks a user and password (checkpassword); offering AUTH depends on its presence. */
+export type AuthFn = (user: string, pass: string) => Promise<AuthVerdict>;
 
 /** Ends the session with a status after the replies gathered so far. */
 class End {
@@ -97,9 +116,14 @@ type Handler = (arg: string) => void | Promise<void>;
 /** One SMTP conversation on a pair of streams (see the module comment). */
 export class SmtpSession {
   private readonly cfg: SmtpConfig;
-  private readonly input: SmtpInput;
-  private readonly output: SmtpOutput;
+  private input: SmtpInput;
+  private output: SmtpOutput;
   private readonly queue: QueueFn;
+  private readonly auth: AuthFn | undefined;
+  /** RELAYCLIENT for this session (the environment's, or '' after AUTH) */
+  private relayClient: string | undefined;
+  private secured = false;
+  private authed = false;
   private seenmail = false;
   private flagbarf = false;
   private mailfrom = '';
@@ -108,9 +132,12 @@ export class SmtpSession {
   private fakehelo: string | undefined;
   private readonly table: Record<string, [Handler, boolean]>;
 
-  constructor(cfg: SmtpConfig, stdin: Readable, stdout: Writable, queue: QueueFn) {
+  /** @param auth when given, AUTH PLAIN/LOGIN is offered and checked with it */
+  constructor(cfg: SmtpConfig, stdin: Readable, stdout: Writable, queue: QueueFn, auth?: AuthFn) {
     this.cfg = cfg;
     this.queue = queue;
+    this.auth = auth;
+    this.relayClient = cfg.relayClient;
     this.output = new SmtpOutput(stdout, cfg.timeout);
     this.input = new SmtpInput(stdin, cfg.timeout, () => this.output.flush());
     this.table = {
@@ -125,6 +152,8 @@ export class SmtpSession {
       noop: [() => this.out(R.ok), true],
       vrfy: [() => this.out(R.vrfy), true],
     };
+    if (cfg.tlsPem) this.table.starttls = [() => this.starttls(), true];
+    if (auth) this.table.auth = [(a) => this.authenticate(a), true];
   }
 
   private out(s: string): void {
@@ -187,7 +216,10 @@ export class SmtpSession {
   }
 
   private ehlo(arg: string): void {
-    this.out(ehlo250(this.cfg.greeting, this.cfg.databytes));
+    const extra: string[] = [];
+    if (this.cfg.tlsPem && !this.secured) extra.push('STARTTLS');
+    if (this.auth && !this.authed) extra.push('AUTH LOGIN PLAIN');
+    this.out(ehlo250(this.cfg.greeting, this.cfg.databytes, extra));
     this.seenmail = false;
     this.dohelo(arg);
   }
@@ -220,7 +252,7 @@ export class SmtpSession {
     let addr = addrparse(arg, this.cfg.liphost);
     if (addr === undefined) return this.out(R.syntax);
     if (this.flagbarf) return this.out(R.bmf);
-    if (this.cfg.relayClient !== undefined) addr += this.cfg.relayClient;
+    if (this.relayClient !== undefined) addr += this.relayClient;
     else {
       let ok: boolean;
       try {
@@ -263,7 +295,7 @@ export class SmtpSession {
     if (m.tooBig) return this.out(R.toobig);
     const c = this.cfg;
     const received = receivedField({
-      protocol: 'SMTP',
+      protocol: this.secured || this.authed ? `ESMTP${this.secured ? 'S' : ''}${this.authed ? 'A' : ''}` : 'SMTP',
       local: c.local,
       remoteIp: c.remoteIp,
       remoteHost: c.remoteHost,
@@ -278,5 +310,70 @@ export class SmtpSession {
     const v = await this.queue(message, Buffer.from(env, 'latin1'));
     if (v.reply === '') this.out(accepted(Date.now() / 1000, v.qp));
     else this.out(qqFailure(v.reply));
+  }
+  /** STARTTLS (RFC 3207): 220, handshake, then a fresh session state on the TLS socket. */
+  private async starttls(): Promise<void> {
+    if (this.secured) return this.out(R.unimpl);
+    this.out('220 ready for tls\r\n');
+    await this.output.flush();
+    this.input.close();
+    this.output.release();
+    let t;
+    try {
+      t = await startTls(this.input.stream, this.output.stream, this.cfg.tlsPem!, this.cfg.timeout);
+    } catch {
+      throw new End(1);
+    }
+    this.secured = true;
+    this.output = new SmtpOutput(t, this.cfg.timeout);
+    this.input = new SmtpInput(t, this.cfg.timeout, () => this.output.flush());
+    this.seenmail = false;
+    this.rcptto = [];
+    this.rcptBytes = 0;
+    this.fakehelo = undefined;
+  }
+
+  /** One SASL response line: `*` cancels, else strict base64 ('=' is empty). */
+  private async response(prompt: string): Promise<Buffer | 'cancel' | undefined> {
+    this.out(prompt);
+    await this.output.flush();
+    const line = await this.input.line(MAX_LINE);
+    if (line === null) throw new End(1);
+    const t = line.toString('latin1');
+    if (t === '*') return 'cancel';
+    return t === '=' ? Buffer.alloc(0) : unbase64(t);
+  }
+
+  /** AUTH PLAIN / LOGIN (RFC 4954), checked through checkpassword. */
+  private async authenticate(arg: string): Promise<void> {
+    if (this.authed) return this.out(AUTH_R.already);
+    if (this.seenmail) return this.out(AUTH_R.notInMail);
+    const [mech, initial] = arg.split(/ +/, 2);
+    let user: string;
+    let pass: string;
+    const mechanism = asciiLower(mech ?? '');
+    if (mechanism === 'plain') {
+      const b = initial !== undefined ? (initial === '=' ? Buffer.alloc(0) : unbase64(initial)) : await this.response(AUTH_R.empty);
+      if (b === 'cancel') return this.out(AUTH_R.cancelled);
+      const up = b && decodePlain(b);
+      if (!up) return this.out(AUTH_R.malformed);
+      [user, pass] = up;
+    } else if (mechanism === 'login') {
+      const u = initial !== undefined ? unbase64(initial) : await this.response(AUTH_R.username);
+      if (u === 'cancel') return this.out(AUTH_R.cancelled);
+      if (!u || u.length === 0) return this.out(AUTH_R.malformed);
+      const p = await this.response(AUTH_R.password);
+      if (p === 'cancel') return this.out(AUTH_R.cancelled);
+      if (!p) return this.out(AUTH_R.malformed);
+      user = u.toString('latin1');
+      pass = p.toString('latin1');
+    } else return this.out(AUTH_R.mechanism);
+    const v = await this.auth!(user, pass);
+    if (v === 'ok') {
+      this.authed = true;
+      if (this.relayClient === undefined) this.relayClient = '';
+      return this.out(AUTH_R.ok);
+    }
+    this.out(v === 'temp' ? AUTH_R.temp : AUTH_R.failed);
   }
 }
