@@ -30,20 +30,18 @@ export const NODE_FLAGS = '--disable-warning=ExperimentalWarning';
  */
 export const IDLE_FLAGS = '--max-semi-space-size=1 --max-old-space-size=16 --jitless --single-threaded --v8-pool-size=0';
 
-/** Extra Node flags per program (others get NODE_FLAGS only). */
+/**
+ * Extra Node flags per program (others get NODE_FLAGS only). Tried and left
+ * out for the one-shot tools: Node's module compile cache
+ * (NODE_COMPILE_CACHE), no measurable gain for a few small modules
+ * (svstat 37.5 vs 37.3 ms median of 80, bench/startup.ts conditions), and
+ * the variable would leak into exec'd programs' environments.
+ */
 export const PROGRAM_FLAGS: Record<string, string> = {
   supervise: IDLE_FLAGS,
   svscan: IDLE_FLAGS,
   readproctitle: IDLE_FLAGS,
 };
-
-/**
- * One-shot tools that exec nothing: their launcher points Node's module
- * compile cache (NODE_COMPILE_CACHE) at dist/.cache, which saves compiling
- * the program's modules on every start (bench/startup.ts). Not for programs
- * that start others: the variable would reach their environment.
- */
-export const COMPILE_CACHED = new Set(['svok', 'svstat', 'svc']);
 
 /** All Node flags for program name. */
 export function nodeFlags(name: string): string {
@@ -76,7 +74,7 @@ if [ -L "$0" ] || [ ! -f "$r/dist/src/lib/launch.js" ]; then
   r=$(PATH=/usr/bin:/bin readlink -f -- "$0") || exit 111
   r=\${r%/bin/*}
 fi
-${COMPILE_CACHED.has(name) ? 'NODE_COMPILE_CACHE="$r/dist/.cache" ' : ''}exec "$r/node_modules/node/bin/node" ${nodeFlags(name)} "$r/dist/src/lib/launch.js" ${mod} "$0" "$@"
+exec "$r/node_modules/node/bin/node" ${nodeFlags(name)} "$r/dist/src/lib/launch.js" ${mod} "$0" "$@"
 `;
 }
 
