@@ -9,7 +9,9 @@
  *                         (`::ffff:1.2.3.4`, a v4 client of a `::` server) as
  *                         the plain quad, so rules and programs see IPv4
  *                         exactly as with ucspi-tcp 0.88; IPv6 in RFC 5952
- *                         form (lowercase, `::`-compressed), as Node gives it
+ *                         form (lowercase, `::`-compressed), as Node gives it;
+ *                         PROTO stays `TCP` for IPv6 too (no TCP6* names), so
+ *                         programs written for ucspi-tcp 0.88 need no change
  *   gather(q)             TCPLOCALHOST / TCPREMOTEHOST / TCPREMOTEINFO by DNS
  *                         and ident as the options say (lookups in parallel;
  *                         any failure leaves the variable unset)
