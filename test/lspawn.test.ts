@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { chownSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { RUN_GID, RUN_UID, Tree, runLspawn } from './local-helpers.ts';
-import { isRoot } from './helpers.ts';
+import { isRoot, ours } from './helpers.ts';
 
 const MSG = 'From: a@b.c\nSubject: s\n\nbody\n';
 
@@ -99,6 +99,32 @@ describe('qmail-lspawn (in-process deliveries)', () => {
     expect(new Set(r.reports.map((x) => x.delnum)).size).toBe(n);
     expect(r.reports.every((x) => x.status === 'K')).toBe(true);
     expect(readdirSync(`${joe}/Maildir/new`).length).toBeGreaterThanOrEqual(n);
+  });
+});
+
+describe('qmail-lspawn killed with -9 mid-delivery', () => {
+  it('leaves only complete messages in Maildir/new (never a partial one)', async () => {
+    const t = new Tree();
+    const h = t.home('k9', { '.qmail-default': './Maildir/\n' });
+    await t.assign(`+k9-:k9:${RUN_UID}:${RUN_GID}:${h}:-::\n.\n`);
+    const body = Buffer.concat([Buffer.from('Subject: big\n\n'), Buffer.alloc(300000, 'y'), Buffer.from('\n')]);
+    const m = t.message(body);
+    const { encodeCommand } = await import('../src/lib/spawn/protocol.ts');
+    const p = execa(ours('qmail-lspawn'), ['./Maildir/'], {
+      env: { PATH: process.env.PATH!, QMAILHOME: t.qh }, extendEnv: false, reject: false,
+      uid: isRoot ? RUN_UID : undefined, gid: isRoot ? RUN_GID : undefined, stdin: 'pipe', stdout: 'ignore',
+    });
+    for (let i = 0; i < 120; i++) p.stdin!.write(encodeCommand({ delnum: i, messid: m, sender: 's@x', recipient: `k9-n${i}@example.com` }));
+    await new Promise((r) => setTimeout(r, 150));
+    p.kill('SIGKILL');
+    await p;
+    const want = Buffer.from('Return-Path: <s@x>\nDelivered-To: k9-n');
+    expect(readdirSync(`${h}/Maildir/tmp`).length + t.maildir(h).length).toBeGreaterThan(0); // the kill fell mid-run
+    for (const f of t.maildir(h)) {
+      expect(f.subarray(0, want.length).equals(want)).toBe(true);
+      expect(f.length).toBe(f.indexOf('Subject: big') + body.length);
+      expect(f.subarray(f.indexOf('Subject: big')).equals(body)).toBe(true);
+    }
   });
 });
 

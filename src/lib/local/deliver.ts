@@ -37,7 +37,7 @@
  * there; this library resolves them instead, so it can run in-process);
  * texts name them as written. Strings are latin1 (one char a byte).
  */
-import { closeSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, statSync } from 'node:fs';
 import { errstr } from '../errstr.ts';
 import { maildirDeliver } from '../deliver/maildir.ts';
 import { mboxDeliver } from '../deliver/mbox.ts';
@@ -146,6 +146,7 @@ async function run(a: LocalArgs, message: Message, opts: LocalOptions, out: Out)
   try {
     st = statSync(home);
     if (!st.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    accessSync(home, constants.X_OK); // what qmail-local's chdir(homedir) needs
   } catch (e) {
     throw new Die(111, `Unable to switch to ${a.homedir}: ${errstr(e)}. (#4.3.0)`);
   }
@@ -253,13 +254,7 @@ async function run(a: LocalArgs, message: Message, opts: LocalOptions, out: Out)
 
   let qp = 0;
   if (recips.length > 0 && doit) {
-    const src = message.source();
-    let body: Buffer;
-    try {
-      body = src.data instanceof Uint8Array ? Buffer.from(src.data) : await readAll(src.data);
-    } finally {
-      src.close();
-    }
+    const body = await message.readAll();
     const r = await submitMessage(
       opts.env ?? {},
       { home: opts.qmailhome },
@@ -272,14 +267,4 @@ async function run(a: LocalArgs, message: Message, opts: LocalOptions, out: Out)
   out.push(`did ${count.file}+${count.forward}+${count.program}\n`);
   if (qp) out.push(`qp ${qp}\n`);
   return 0;
-}
-
-async function readAll(src: { read(into: Buffer): Promise<number> }): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for (;;) {
-    const b = Buffer.allocUnsafe(65536);
-    const n = await src.read(b);
-    if (n === 0) return Buffer.concat(parts);
-    parts.push(b.subarray(0, n));
-  }
 }

@@ -86,6 +86,23 @@ export class Message {
     this.spool = -1;
   }
 
+  /** The whole message as bytes. */
+  async readAll(): Promise<Buffer> {
+    const { data, close } = this.source();
+    try {
+      if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.length);
+      const parts: Buffer[] = [];
+      for (;;) {
+        const b = Buffer.allocUnsafe(65536);
+        const n = await data.read(b);
+        if (n === 0) return Buffer.concat(parts);
+        parts.push(b.subarray(0, n));
+      }
+    } finally {
+      close();
+    }
+  }
+
   /** The header lines (each with its `\n`) up to the first line that is just `\n` or the end. */
   async headerLines(): Promise<Buffer[]> {
     const out: Buffer[] = [];

@@ -113,19 +113,15 @@ class Worker implements Runner {
     if (!this.child) this.child = this.start();
     if (this.idle) clearTimeout(this.idle);
     const id = this.next++;
-    const src = message.source();
-    const bytes = src.data instanceof Uint8Array ? Buffer.from(src.data) : undefined;
-    src.close();
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      const send = (b: Buffer): void => {
-        this.child!.stdin!.write(Buffer.concat([frame(Buffer.from(JSON.stringify({ id, args }), 'latin1')), frame(b)]));
-      };
-      if (bytes) send(bytes);
-      else void readWhole(message).then(send, () => {
-        this.waiting.delete(id);
-        resolve({ code: 111, output: 'Unable to read message. (#4.3.0)\n' });
-      });
+      message.readAll().then(
+        (b) => this.child?.stdin!.write(Buffer.concat([frame(Buffer.from(JSON.stringify({ id, args }), 'latin1')), frame(b)])),
+        () => {
+          this.waiting.delete(id);
+          resolve({ code: 111, output: 'Unable to read message. (#4.3.0)\n' });
+        },
+      );
     });
   }
 
@@ -139,22 +135,6 @@ class Worker implements Runner {
       c.on('exit', () => r());
       c.stdin!.end();
     });
-  }
-}
-
-async function readWhole(message: Message): Promise<Buffer> {
-  const src = message.source();
-  try {
-    if (src.data instanceof Uint8Array) return Buffer.from(src.data);
-    const parts: Buffer[] = [];
-    for (;;) {
-      const b = Buffer.allocUnsafe(65536);
-      const n = await src.data.read(b);
-      if (n === 0) return Buffer.concat(parts);
-      parts.push(b.subarray(0, n));
-    }
-  } finally {
-    src.close();
   }
 }
 
