@@ -68,23 +68,22 @@ export function applyEnv(env: Record<string, string | undefined> | string[], edi
 
 const O_CLOEXEC = 0o2000000;
 
-/**
- * The descriptors this process inherited (as its original C counterpart
- * would have them open), ascending, each with whether Node marked it
- * close-on-exec. Node marks the descriptors it inherited close-on-exec at
- * startup (uv_disable_stdio_inheritance); its own are anon_inode descriptors
- * (epoll, eventfd, io_uring...) and pipes whose read and write ends are both
- * open here (libuv's wake-up pipes); everything else counts as inherited.
- * Descriptors a program opened itself must be closed before relying on this.
- */
-export function inheritedFds(): Array<{ fd: number; cloexec: boolean }> {
+interface FdInfo {
+  fd: number;
+  /** readlink of /proc/self/fd/N: `pipe:[123]`, `socket:[4]`, a path... */
+  link: string;
+  flags: number;
+}
+
+/** The open descriptors as /proc/self/fd and fdinfo describe them ([] without /proc). */
+function fdTable(): FdInfo[] {
   let fds: string[];
   try {
     fds = readdirSync('/proc/self/fd');
   } catch {
     return [];
   }
-  const info: Array<{ fd: number; link: string; flags: number }> = [];
+  const info: FdInfo[] = [];
   for (const f of fds) {
     try {
       const link = readlinkSync(`/proc/self/fd/${f}`);
@@ -94,6 +93,29 @@ export function inheritedFds(): Array<{ fd: number; cloexec: boolean }> {
       /* the directory's own descriptor, already closed */
     }
   }
+  return info;
+}
+
+/**
+ * Descriptors open when this module was loaded (program start, before the
+ * program opened anything): fd -> link. Only these can have been inherited.
+ */
+const AT_START = new Map(fdTable().map((i) => [i.fd, i.link]));
+
+/**
+ * The descriptors this process inherited (as its original C counterpart
+ * would have them open), ascending, each with whether Node marked it
+ * close-on-exec. Node marks the descriptors it inherited close-on-exec at
+ * startup (uv_disable_stdio_inheritance). Counted as inherited: descriptors
+ * already open at program start (module load) and still the same object,
+ * except Node's own: anon_inode descriptors (epoll, eventfd, io_uring...)
+ * and pipes whose read and write ends are both open here (libuv's wake-up
+ * pipes). So sockets and files the program opens itself are never passed
+ * on by keepInheritedFds(); it must clear FD_CLOEXEC on those it means to
+ * pass (setlock's lock).
+ */
+export function inheritedFds(): Array<{ fd: number; cloexec: boolean }> {
+  const info = fdTable().filter((i) => AT_START.get(i.fd) === i.link);
   const pipeModes = new Map<string, Set<number>>();
   for (const i of info) {
     if (!i.link.startsWith('pipe:')) continue;
