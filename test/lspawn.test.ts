@@ -6,7 +6,7 @@
  * run in per-uid workers as a throw-away test user (useradd/userdel).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { chownSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { RUN_GID, RUN_UID, Tree, runLspawn } from './local-helpers.ts';
 import { isRoot, ours } from './helpers.ts';
@@ -85,6 +85,18 @@ describe('qmail-lspawn (in-process deliveries)', () => {
     ]);
     expect(r.byDelnum.get(0)).toEqual({ delnum: 0, status: 'Z', text: 'Sorry, message has wrong owner. (#4.3.5)\n' });
     expect(r.byDelnum.get(1)).toEqual({ delnum: 1, status: 'Z', text: 'Internal qmail-lspawn bug.\n' });
+  });
+
+  it('QMAILPATRN sets the forbidden mode bits (default 002, as conf-patrn)', async () => {
+    const g = t.home('grp');
+    chmodSync(g, 0o775);
+    await t.assign(`=grp:grp:${RUN_UID}:${RUN_GID}:${g}:::\n.\n`);
+    const m = t.message(MSG);
+    const cmd = [{ delnum: 0, messid: m, sender: '', recipient: 'grp@e.com' }];
+    expect((await runLspawn(t, './Maildir/', cmd)).byDelnum.get(0)).toEqual({ delnum: 0, status: 'K', text: 'did 1+0+0\n' });
+    expect((await runLspawn(t, './Maildir/', cmd, { env: { QMAILPATRN: '022' } })).byDelnum.get(0)).toEqual({
+      delnum: 0, status: 'Z', text: 'Uh-oh: home directory is writable. (#4.7.0)\n',
+    });
   });
 
   it('many deliveries in flight, each reported once', async () => {
