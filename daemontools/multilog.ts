@@ -64,6 +64,21 @@ function exitNow(): void {
 
 export async function main(ctx: Ctx): Promise<number> {
   const sc = parseScript(ctx.argv.slice(1));
+  // caught from the start (the C program blocks them during start-up)
+  let term = false;
+  let alarm = false;
+  let wake: (() => void) | undefined;
+  const onTerm = (): void => {
+    term = true;
+    wake?.();
+  };
+  const onAlarm = (): void => {
+    alarm = true;
+    wake?.();
+  };
+  process.on('SIGTERM', onTerm);
+  process.on('SIGALRM', onAlarm);
+
   const statusFds: number[] = [];
   const dirs: LogDir[] = [];
   for (const t of sc.targets) {
@@ -86,23 +101,9 @@ export async function main(ctx: Ctx): Promise<number> {
       dirs[t.index] = d;
     }
   }
+
   const writers = dirs.map((d) => new LogWriter(d, d.spec.size, d.startBytes));
   const lines = new LineSplitter(sc, writers);
-
-  let term = false;
-  let alarm = false;
-  let wake: (() => void) | undefined;
-  const onTerm = (): void => {
-    term = true;
-    wake?.();
-  };
-  const onAlarm = (): void => {
-    alarm = true;
-    wake?.();
-  };
-  process.on('SIGTERM', onTerm);
-  process.on('SIGALRM', onAlarm);
-
   const rotateAll = (): void => {
     alarm = false;
     for (const w of writers) w.forceRotate();

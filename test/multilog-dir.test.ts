@@ -174,7 +174,7 @@ describe('multilog on a full disk', () => {
       p.stderr!.on('data', (b: Buffer) => (err += b.toString()));
       p.stdin!.write(input);
       await until(() => err.includes('pausing: out of disk space'), 15000);
-      expect(err).toMatch(/^multilog: warning: unable to \S+ (to )?\.\/log\/\S+, pausing: out of disk space\n/);
+      expect(err.split('\n')[0]).toBe('multilog: warning: unable to write to ./log/current, pausing: out of disk space');
       await execa('mount', ['-o', 'remount,size=4m', `${d}/mnt`]);
       p.stdin!.end();
       expect((await p).exitCode).toBe(0);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { match } from '../src/lib/multilog/match.ts';
 import { parseScript } from '../src/lib/multilog/script.ts';
 import { tmpdir } from './helpers.ts';
@@ -78,16 +79,13 @@ describe.skipIf(!debian)('multilog against Debian multilog (regular-file stdin)'
   });
 
   it('start-up failures: same fatal messages and exit codes', async () => {
-    for (const script of [['./nodir/sub'], ['=nodir/f'], ['./file']]) {
+    for (const script of [['./nodir/sub'], ['=nodir/f'], ['./file'], ['t', '=file/x']]) {
       const base = tmpdir();
-      const [a, c] = await Promise.all(
-        ['ours', 'theirs'].map(async (w) => {
-          const { mkdirSync, writeFileSync } = await import('node:fs');
-          mkdirSync(`${base}/${w}`);
-          writeFileSync(`${base}/${w}/file`, '');
-          return null;
-        }),
-      ).then(() => both(base, script, 'x\n'));
+      for (const w of ['ours', 'theirs']) {
+        mkdirSync(`${base}/${w}`);
+        writeFileSync(`${base}/${w}/file`, '');
+      }
+      const [a, c] = await both(base, script, 'x\n');
       expect(a).toEqual(c);
       expect(a.exitCode).toBe(111);
     }
