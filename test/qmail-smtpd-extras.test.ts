@@ -137,3 +137,25 @@ s.quit()
     }
   });
 });
+
+describe('recipient validation (control/rcptcheck)', () => {
+  it('refuses local and virtual recipients without a mailbox, accepts the rest', async () => {
+    const joe = tmpdir('smtpdx-joe-');
+    writeFileSync(`${joe}/.qmail-list`, './Maildir/\n');
+    writeFileSync(`${joe}/.qmail-sub-default`, './Maildir/\n');
+    const home = makeHome({ rcptcheck: '', rcpthosts: 'mx.test\nvirt.test\nexample.com\n', virtualdomains: 'virt.test:joe\n' });
+    mkdirSync(`${home}/users`);
+    writeFileSync(`${home}/users/assign`, `=joe:joe:1000:1000:${joe}:::\n+joe-:joe:1000:1000:${joe}:-::\n+:joe:1000:1000:${joe}:-:none-:\n.\n`);
+    const r = await execa(ours('qmail-newu'), [], { env: { QMAILHOME: home }, reject: false });
+    expect(r.stderr).toBe('');
+    const srv = await server(ours('tcpserver'), home);
+    try {
+      const rcpts = ['joe@mx.test', 'joe-list@MX.TEST', 'joe-sub-x@mx.test', 'joe-nope@mx.test', 'nobody@mx.test', 'list@virt.test', 'other@virt.test', 'joe', 'u@example.com'];
+      const out = await talk(srv.port, `MAIL FROM:<>\r\n${rcpts.map((a) => `RCPT TO:<${a}>\r\n`).join('')}QUIT\r\n`);
+      const no = '550 sorry, no mailbox here by that name (#5.1.1)';
+      expect(out.split('\r\n').slice(2, 2 + rcpts.length)).toEqual(['250 ok', '250 ok', '250 ok', no, no, '250 ok', no, '250 ok', '250 ok']);
+    } finally {
+      await srv.stop();
+    }
+  });
+});

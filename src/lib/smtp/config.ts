@@ -11,7 +11,8 @@
  *   unset), TCPREMOTEINFO, RELAYCLIENT.
  * Beyond the original: servercert.pem (STARTTLS) and checkpassword (its
  * first line, split at blanks: the checkpassword program and its arguments,
- * e.g. `/usr/bin/checkpassword /bin/true`; AUTH) when they exist.
+ * e.g. `/usr/bin/checkpassword /bin/true`; AUTH) and rcptcheck (recipient
+ * validation; its content is not read) when they exist.
  *
  * Throws when the qmail home cannot be entered or a control file cannot be
  * read (the caller answers `421 unable to read controls (#4.3.0)`).
@@ -22,6 +23,7 @@ import { Control, scanUlong } from '../control.ts';
 import { BadMailFrom } from './badmailfrom.ts';
 import { ipmeIs } from './ipme.ts';
 import { RcptHosts } from './rcpthosts.ts';
+import { RcptCheck } from './rcptcheck.ts';
 import type { SmtpConfig } from './session.ts';
 
 /** A file's bytes, or undefined when it does not exist; other errors throw. */
@@ -72,5 +74,6 @@ export function loadConfig(home: string, env: Record<string, string | undefined>
     relayClient: env.RELAYCLIENT,
     tlsPem: readOptional(c.path('servercert.pem')),
     checkpassword: c.readline('checkpassword')?.split(/[ \t]+/).filter((w) => w !== ''),
+    rcptcheck: c.readline('rcptcheck') !== undefined ? new RcptCheck(home, c) : undefined,
   };
 }

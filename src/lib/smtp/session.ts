@@ -31,6 +31,8 @@
  *   AUTH       (control/checkpassword) PLAIN and LOGIN (auth.ts); success
  *              sets RELAYCLIENT (empty unless the environment had one) for
  *              the rest of the session
+ *   RCPT       (control/rcptcheck) 550 for a local recipient without a
+ *              mailbox (rcptcheck.ts)
  * The Received field then says `with ESMTPS` / `ESMTPA` / `ESMTPSA` (RFC
  * 3848); otherwise `with SMTP` as qmail.
  *
@@ -55,6 +57,7 @@ import { receivedField } from './received.ts';
 import { R, accepted, ehlo250, greet220, helo250, qqFailure, quit221 } from './replies.ts';
 import { AUTH_R, decodePlain, unbase64, type AuthVerdict } from './auth.ts';
 import { startTls } from './tls.ts';
+import { NO_MAILBOX, type RcptCheck } from './rcptcheck.ts';
 
 /** Longest command line accepted, bytes (without CRLF). */
 export const MAX_LINE = 65536;
@@ -89,6 +92,8 @@ export interface SmtpConfig {
   tlsPem?: Buffer;
   /** control/checkpassword's words: offer AUTH checked by this program (not in the original) */
   checkpassword?: string[];
+  /** control/rcptcheck exists: refuse recipients without a mailbox (not in the original) */
+  rcptcheck?: RcptCheck;
 }
 
 /** What the queue made of a message: qmail_close()'s text ('' = queued) and the qp to report. */
@@ -263,6 +268,7 @@ export class SmtpSession {
       }
       if (!ok) return this.out(R.nogateway);
     }
+    if (this.cfg.rcptcheck && !this.cfg.rcptcheck.deliverable(addr)) return this.out(NO_MAILBOX);
     this.rcptBytes += addr.length + 2;
     if (this.rcptBytes > MAX_RCPTTO) {
       this.out(R.nomem);
