@@ -8,7 +8,8 @@
  */
 import type { Ctx } from '../src/lib/program.ts';
 import { die, errline, Exit } from '../src/lib/strerr.ts';
-import { environ, pathexecRun } from '../src/lib/pathexec.ts';
+import { environ, keepInheritedFds, pathexecRun } from '../src/lib/pathexec.ts';
+import { sys } from '../src/lib/native.ts';
 
 export function main(ctx: Ctx): number {
   const [, realname, ...argv] = ctx.argv;
@@ -17,7 +18,8 @@ export function main(ctx: Ctx): number {
     throw new Exit(100);
   }
   try {
-    pathexecRun(realname, argv, environ(ctx.env), ctx.env.PATH);
+    keepInheritedFds();
+    pathexecRun(realname, argv, environ(ctx.env), ctx.env.PATH, sys.execve);
   } catch (e) {
     die('argv0', 111, `unable to run ${realname}`, e);
   }
