@@ -39,6 +39,15 @@ describe.skipIf(!debian)('multilog processors (differential)', () => {
     expect(a).toEqual(c);
     expect(a.stderr).toBe('multilog: warning: processor failed in ./d, pausing\n');
   });
+
+  it('a processor killed by a signal: "crashed" warning, pause, run again', async () => {
+    const crashy = '!if test -e ../crashed; then cat; else touch ../crashed; kill -9 $$; fi';
+    const [a, c] = await both(tmpdir(), ['s4096', crashy, './d'], lines(80));
+    expect(a).toEqual(c);
+    expect(a.stderr).toMatch(
+      /^multilog: warning: processor crashed in \.\/d, pausing: .+\nmultilog: warning: processor failed in \.\/d, pausing\n$/,
+    );
+  });
 });
 
 describe.skipIf(!debian)('multilog start-up recovery (differential)', () => {

@@ -203,7 +203,9 @@ export class LogDir implements Sink {
   }
 
   /**
-   * Run the processor until it exits 0: `sh -c processor` in the directory,
+   * Run the processor until it exits 0 (a non-zero exit: `processor failed in
+   * DIR, pausing`; killed by a signal: `processor crashed in DIR, pausing: ...`
+   * first; 5 s pause after each): `sh -c processor` in the directory,
    * fd 0 `previous`, 1 `processed` (truncated), 4 `state`, 5 `newstate`
    * (truncated). Then make `processed` and `newstate` safe, drop `previous`,
    * rename `newstate` to `state` and save `processed` as `.s`.
@@ -241,12 +243,9 @@ export class LogDir implements Sink {
           pauseWarn(`unable to fork for processor in ${dir}`, r.error);
           continue;
         }
-        if (r.signal) {
-          for (const fd of fds) closeSync(fd);
-          pauseWarn(`processor crashed in ${dir}`, lastError);
-          continue;
-        }
-        ok = r.status === 0;
+        // a crash is reported (with a stale errno, as the C program does), then also counts as a failure
+        if (r.signal) pauseWarn(`processor crashed in ${dir}`, lastError);
+        else ok = r.status === 0;
       }
       for (const fd of fds) closeSync(fd);
       if (ok) break;
