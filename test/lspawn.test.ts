@@ -156,7 +156,7 @@ describe.skipIf(!isRoot || !!NOBODY_BLOCKED)('qmail-lspawn as root: per-uid work
     expect(add.exitCode).toBe(0);
     uid = Number((await execa('id', ['-u', TESTUSER])).stdout);
     gid = Number((await execa('id', ['-g', TESTUSER])).stdout);
-    t.home(TESTUSER, { '.qmail-id': '|id -u; id -g; id -G\n', '.qmail-box': './Maildir/\n' }, uid, gid);
+    t.home(TESTUSER, { '.qmail-id': '|id -u; id -g; id -G\n', '.qmail-box': './Maildir/\n', '.qmail-die': '|kill -9 $PPID; sleep 1\n' }, uid, gid);
     // the queue belongs to root here (queue owner = queue/mess owner)
     chownSync(`${t.qh}/queue/mess`, 0, 0);
     chownSync(`${t.qh}/queue/mess/0`, 0, 0);
@@ -167,6 +167,9 @@ describe.skipIf(!isRoot || !!NOBODY_BLOCKED)('qmail-lspawn as root: per-uid work
       { delnum: 1, messid: m, sender: 's@x.y', recipient: `${TESTUSER}-id@example.com` },
       { delnum: 2, messid: m, sender: 's@x.y', recipient: 'root@example.com' },
     ], { uid: 0, gid: 0 });
+    // a worker killed mid-delivery: that delivery is deferred, not lost
+    const k = await runLspawn(t, './Maildir/', [{ delnum: 3, messid: m, sender: 's@x.y', recipient: `${TESTUSER}-die@example.com` }], { uid: 0, gid: 0 });
+    expect(k.byDelnum.get(3)).toEqual({ delnum: 3, status: 'Z', text: 'qmail-local crashed.\n' });
     expect(r.code).toBe(0);
     expect(r.byDelnum.get(0)).toEqual({ delnum: 0, status: 'K', text: 'did 1+0+0\n' });
     expect(r.byDelnum.get(1)).toEqual({ delnum: 1, status: 'K', text: `${uid}\n${gid}\n${gid}\ndid 0+0+1\n` });

@@ -74,11 +74,6 @@ export class LocalSpawner {
     return this.opts.concurrency ?? 120;
   }
 
-  /** Number of deliveries in progress. */
-  get inFlight(): number {
-    return this.busy.size;
-  }
-
   private owner(): number {
     if (this.queueOwner === undefined) this.queueOwner = statSync(this.messDir).uid;
     return this.queueOwner;
