@@ -195,7 +195,13 @@ export async function converse(input: Buffer, n: number, over: Partial<SmtpConfi
   stdout.on('data', (b: Buffer) => (out += b.toString('latin1')));
   const queued: string[] = [];
   let qp = 100;
-  const session = new SmtpSession(cfg, stdin, stdout, async (m, e) => {
+  const session = new SmtpSession(cfg, stdin, stdout, async (feed, e) => {
+    let m: Buffer;
+    try {
+      m = await feed.collect();
+    } catch {
+      return { reply: 'Zqq read error (#4.3.0)', qp: 0 };
+    }
     queued.push(`${m.toString('latin1').replace(/; \d+ \w+ \d+ [\d:]+ -0000\n/, '; DATE\n')}|${e.toString('latin1')}`);
     return { reply: '', qp: qp++ };
   });

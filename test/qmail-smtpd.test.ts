@@ -52,6 +52,14 @@ function queued(home: string): Queued[] {
     }));
 }
 
+/** Files in pid/, intd/ and mess/* (a message in progress or left behind shows here). */
+function inProgress(home: string): number {
+  const q = `${home}/queue`;
+  let n = readdirSync(`${q}/pid`).length + readdirSync(`${q}/intd`).length;
+  for (const s of readdirSync(`${q}/mess`)) n += readdirSync(`${q}/mess/${s}`).length;
+  return n;
+}
+
 const DATE = /\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d -0000/g;
 
 /** Start a tcpserver (ours: qmail-smtpd in-process; Debian's: as a process) for a home. */
@@ -180,6 +188,22 @@ s.quit()
     expect(out).toBe(`${GREETING}250 ok\r\n250 ok\r\n354 go ahead\r\n`);
     await until(() => /end \d+ status 256\n[^]*$/.test(srv.log()));
     expect(queued(home).length).toBe(before);
+    // the message streamed into mess/ from the start of DATA; all of it is removed again
+    expect(inProgress(home)).toBe(2 * before);
+  });
+
+  it('streams a 16 MB message into the queue byte for byte', async () => {
+    const before = queued(home).length;
+    const line = `${'z'.repeat(70)}\r\n..dot\r\n`;
+    const body = line.repeat(Math.ceil((16 << 20) / line.length));
+    const out = await converse(srv.port, ['MAIL FROM:<big@b.test>\r\nRCPT TO:<u@example.com>\r\nDATA\r\n', 'Subject: big\r\n\r\n', body, '.\r\nQUIT\r\n']);
+    expect(out).toMatch(/354 go ahead\r\n250 ok \d+ qp \d+\r\n221 mx\.test\r\n$/);
+    const q = queued(home);
+    expect(q.length).toBe(before + 1);
+    const m = q[q.length - 1].mess;
+    const want = `Subject: big\n\n${body.replace(/\r\n\.\./g, '\r\n.').replace(/\r\n/g, '\n')}`;
+    expect(m.length).toBe(m.indexOf('Subject: big') + want.length);
+    expect(m.endsWith(want)).toBe(true);
   });
 
   it('drops the connection on a bare LF in DATA, nothing queued', async () => {

@@ -7,11 +7,13 @@
  * No arguments. Reads its control files from $QMAILHOME/control (default
  * /var/qmail; src/lib/smtp/config.ts) and TCP* / RELAYCLIENT / DATABYTES
  * from the environment; the conversation is src/lib/smtp/session.ts.
- * Messages go to the queue through src/lib/queue/client.ts: $QMAILQUEUE or
- * bin/qmail-queue as a program, or written in-process when this process may
- * write the queue; the reply's `qp` is the queueing process's pid (for an
- * in-process write: a fresh pseudo-pid under tcpserver, else our pid, which
- * is also the pid in qmail-queue's Received line).
+ * Messages go to the queue as src/lib/queue/client.ts routes them: written
+ * in-process when $QMAILQUEUE is unset and this process may write the queue
+ * (streamed from the start of DATA, as the original pipes into
+ * qmail-queue), else $QMAILQUEUE or bin/qmail-queue run as a program and
+ * given the whole message; the reply's `qp` is the queueing process's pid
+ * (in-process: a fresh pseudo-pid under tcpserver, else our pid; it is also
+ * the pid in qmail-queue's Received line and intd's `p`).
  *
  * Beyond the original, behind control files (default: qmail's behaviour):
  * STARTTLS with control/servercert.pem, AUTH PLAIN/LOGIN checked by the
@@ -26,7 +28,10 @@
 import type { Ctx } from '../lib/program.ts';
 import { qmailHome } from '../lib/qmailhome.ts';
 import { newPseudoPid, sessionOf } from '../lib/inprocess.ts';
-import { submitMessage } from '../lib/queue/client.ts';
+import { canWriteQueue, runQueueProgram } from '../lib/queue/client.ts';
+import { queueInject } from '../lib/queue/inject.ts';
+import { qqReply } from '../lib/queue/qqcodes.ts';
+import { binPath } from '../lib/root.ts';
 import { loadConfig } from '../lib/smtp/config.ts';
 import { SmtpOutput } from '../lib/smtp/output.ts';
 import { R } from '../lib/smtp/replies.ts';
@@ -49,9 +54,22 @@ export async function main(ctx: Ctx): Promise<number> {
   }
   const inSession = sessionOf(ctx) !== undefined;
   const queue: QueueFn = async (message, envelope) => {
-    const pid = inSession ? newPseudoPid() : process.pid;
-    const r = await submitMessage(ctx.env, { home, pid, invoker: 'network' }, message, envelope);
-    return { reply: r.reply, qp: r.pid ?? pid };
+    const qq = ctx.env.QMAILQUEUE;
+    if (!qq && canWriteQueue(home)) {
+      // streamed into the queue files as the client sends (client.ts's in-process route)
+      const pid = inSession ? newPseudoPid() : process.pid;
+      const r = await queueInject({ home, pid, invoker: 'network' }, message, envelope);
+      return { reply: qqReply(r.code), qp: pid };
+    }
+    // a program: $QMAILQUEUE or bin/qmail-queue, given the whole message
+    let bytes: Buffer;
+    try {
+      bytes = await message.collect();
+    } catch {
+      return { reply: qqReply(54), qp: 0 };
+    }
+    const r = await runQueueProgram(qq || binPath('qmail-queue'), { ...ctx.env, QMAILHOME: home }, bytes, envelope);
+    return { reply: r.reply, qp: r.pid ?? 0 };
   };
   // A client may send its last commands and shut down its side at once
   // (half-close): the replies must still go out, as they do from the C

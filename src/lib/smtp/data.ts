@@ -82,14 +82,19 @@ export class DataMachine {
   private toOverflow: number;
   /** true once the output exceeded databytes */
   tooBig = false;
-  /** bytes of the message as stored (while not too big) */
+  /** bytes of the message as stored (while not too big), when no sink takes them */
   private readonly parts: Buffer[] = [];
   /** stored size in bytes */
   size = 0;
+  private readonly sink: ((b: Buffer) => void) | undefined;
 
-  /** @param databytes the limit in stored bytes, 0 for none */
-  constructor(databytes: number) {
+  /**
+   * @param databytes the limit in stored bytes, 0 for none
+   * @param sink takes the output as it is made (else message() gives it at the end)
+   */
+  constructor(databytes: number, sink?: (b: Buffer) => void) {
     this.toOverflow = databytes > 0 ? databytes + 1 : 0;
+    this.sink = sink;
   }
 
   /** Run the machine over chunk; output is kept (see message()). */
@@ -122,7 +127,8 @@ export class DataMachine {
       this.state = step.next;
     }
     if (o > 0) {
-      this.parts.push(out.subarray(0, o));
+      if (this.sink) this.sink(out.subarray(0, o));
+      else this.parts.push(out.subarray(0, o));
       this.size += o;
     }
     return { used: i, status };
@@ -146,7 +152,7 @@ export class DataMachine {
     }
   }
 
-  /** The stored message bytes so far (after the end: the whole message). */
+  /** The stored message bytes so far (after the end: the whole message); empty with a sink. */
   message(): Buffer {
     return Buffer.concat(this.parts, this.size);
   }

@@ -43,13 +43,14 @@
  * LWQ's softlimit it ends the same way); a write that fails or times out 1.
  *
  * Limits: a command line of at most MAX_LINE bytes; the recipient list at
- * most MAX_RCPTTO bytes. The message is held in memory (at most databytes
- * when set) until it goes to the queue.
+ * most MAX_RCPTTO bytes. The message is not held: it streams to the queue
+ * (feed.ts) from the start of DATA, as qmail-smtpd writes into qmail-queue.
  */
 import type { Readable, Writable } from 'node:stream';
 import { addrparse, mailSize, type LocalIpHost } from './addrparse.ts';
 import { BadMailFrom } from './badmailfrom.ts';
 import { DataMachine } from './data.ts';
+import { MessageFeed } from './feed.ts';
 import { InputTimeout, LineTooLong, SmtpInput } from './input.ts';
 import { SmtpOutput, WriteFailed } from './output.ts';
 import { asciiLower, RcptHosts } from './rcpthosts.ts';
@@ -102,8 +103,13 @@ export interface QueueVerdict {
   qp: number;
 }
 
-/** Hands one message (with its Received field) and envelope (`F..\0T..\0..\0`) to the queue. */
-export type QueueFn = (message: Buffer, envelope: Buffer) => Promise<QueueVerdict>;
+/**
+ * Hands one message to the queue: its bytes (the Received field first) come
+ * through `message` while the client sends them, ending normally or failing
+ * (then nothing may be queued); `envelope` is `F..\0T..\0..\0`. Called at
+ * the start of DATA, as qmail_open.
+ */
+export type QueueFn = (message: MessageFeed, envelope: Buffer) => Promise<QueueVerdict>;
 
 /** Checks a user and password (checkpassword); offering AUTH depends on its presence. */
 export type AuthFn = (user: string, pass: string) => Promise<AuthVerdict>;
@@ -283,22 +289,6 @@ export class SmtpSession {
     if (this.rcptto.length === 0) return this.out(R.wantrcpt);
     this.seenmail = false;
     this.out(R.goahead);
-    const when = Date.now() / 1000;
-    const m = new DataMachine(this.cfg.databytes);
-    for (;;) {
-      const b = await this.input.next();
-      if (b === null) throw new End(1);
-      const r = m.feed(b);
-      if (r.status === 'more') continue;
-      if (r.status === 'stray') {
-        this.out(R.straynewline);
-        throw new End(1);
-      }
-      this.input.unread(b.subarray(r.used));
-      break;
-    }
-    if (m.hops >= MAX_HOPS) return this.out(R.hops);
-    if (m.tooBig) return this.out(R.toobig);
     const c = this.cfg;
     const received = receivedField({
       protocol: this.secured || this.authed ? `ESMTP${this.secured ? 'S' : ''}${this.authed ? 'A' : ''}` : 'SMTP',
@@ -307,16 +297,47 @@ export class SmtpSession {
       remoteHost: c.remoteHost,
       remoteInfo: c.remoteInfo,
       helo: this.fakehelo,
-      when,
+      when: Date.now() / 1000,
     });
-    const message = Buffer.concat([Buffer.from(received, 'latin1'), m.message()]);
     let env = `F${this.mailfrom}\0`;
     for (const r of this.rcptto) env += `T${r}\0`;
     env += '\0';
-    const v = await this.queue(message, Buffer.from(env, 'latin1'));
+    const feed = new MessageFeed();
+    feed.push(Buffer.from(received, 'latin1'));
+    const verdict = this.queue(feed, Buffer.from(env, 'latin1')).finally(() => feed.abandon());
+    verdict.catch(() => undefined);
+    const m = new DataMachine(c.databytes, (b) => feed.push(b));
+    let ended = false;
+    try {
+      for (;;) {
+        const b = await this.input.next();
+        if (b === null) throw new End(1);
+        const r = m.feed(b);
+        if (m.tooBig) feed.fail();
+        if (r.status === 'more') continue;
+        if (r.status === 'stray') {
+          this.out(R.straynewline);
+          throw new End(1);
+        }
+        this.input.unread(b.subarray(r.used));
+        break;
+      }
+      if (m.hops >= MAX_HOPS) feed.fail();
+      else feed.end();
+      ended = true;
+    } finally {
+      if (!ended) {
+        feed.fail();
+        await verdict.catch(() => undefined);
+      }
+    }
+    const v = await verdict;
+    if (m.hops >= MAX_HOPS) return this.out(R.hops);
+    if (m.tooBig) return this.out(R.toobig);
     if (v.reply === '') this.out(accepted(Date.now() / 1000, v.qp));
     else this.out(qqFailure(v.reply));
   }
+
   /** STARTTLS (RFC 3207): 220, handshake, then a fresh session state on the TLS socket. */
   private async starttls(): Promise<void> {
     if (this.secured) return this.out(R.unimpl);
