@@ -6,6 +6,7 @@
  * `t`, 2.47 M without). Also an idle multilog's PSS (smaps_rollup).
  *
  *   node bench/multilog.ts [N] [runs]     (default N = 1e6, 5 runs; median)
+ *   BENCH_DIR=/dev/shm node bench/multilog.ts   (logs on tmpfs: no disk in the figures)
  *
  * Prints, per script: ours, Debian's, ratio (ours/Debian's, higher is better).
  */
@@ -20,7 +21,7 @@ const N = Number(process.argv[2] ?? 1e6);
 const RUNS = Number(process.argv[3] ?? 5);
 const OURS = `${ROOT}/bin/multilog`;
 const THEIRS = '/usr/bin/multilog';
-const work = mkdtempSync(`${tmpdir()}/mlbench-`);
+const work = mkdtempSync(`${process.env.BENCH_DIR ?? tmpdir()}/mlbench-`);
 
 const input = `${work}/input`;
 {
@@ -61,13 +62,14 @@ for (const args of [['t'], []]) {
   );
 }
 
-/** PSS in kB of a process (smaps_rollup). */
-function pss(pid: number): number {
-  const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
+/** [PSS, USS] in kB of a process (smaps_rollup); USS = private pages, which no sharing lowers. */
+function pss(pid: number): [number, number] {
+  const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (re: RegExp): number => Number(re.exec(t)?.[1] ?? NaN);
+  return [kb(/^Pss:\s+(\d+) kB/m), kb(/^Private_Clean:\s+(\d+) kB/m) + kb(/^Private_Dirty:\s+(\d+) kB/m)];
 }
 
-async function idle(prog: string): Promise<number> {
+async function idle(prog: string): Promise<[number, number]> {
   const d = `${work}/idle`;
   rmSync(d, { recursive: true, force: true });
   const child = spawn(prog, ['t', d], { stdio: ['pipe', 'ignore', 'inherit'] });
@@ -82,5 +84,6 @@ async function idle(prog: string): Promise<number> {
 
 const po = await idle(OURS);
 const pc = await idle(THEIRS);
-console.log(`idle multilog PSS       ours ${(po / 1024).toFixed(1)} MB  Debian ${(pc / 1024).toFixed(1)} MB`);
+const mb = (kb: number): string => (kb / 1024).toFixed(1);
+console.log(`idle multilog PSS/USS  ours ${mb(po[0])}/${mb(po[1])} MB  Debian ${mb(pc[0])}/${mb(pc[1])} MB`);
 rmSync(work, { recursive: true, force: true });
