@@ -24,6 +24,7 @@ export class FeedFailed extends Error {
 /** A one-producer, one-consumer byte channel (see the module comment). */
 export class MessageFeed implements ByteSource {
   private chunks: Buffer[] = [];
+  private buffered = 0;
   private ended = false;
   private failed = false;
   private abandoned = false;
@@ -33,6 +34,7 @@ export class MessageFeed implements ByteSource {
   push(b: Buffer): void {
     if (this.ended || this.failed || this.abandoned || b.length === 0) return;
     this.chunks.push(b);
+    this.buffered += b.length;
     this.wake();
   }
 
@@ -46,6 +48,7 @@ export class MessageFeed implements ByteSource {
   fail(): void {
     this.failed = true;
     this.chunks = [];
+    this.buffered = 0;
     this.wake();
   }
 
@@ -53,6 +56,7 @@ export class MessageFeed implements ByteSource {
   abandon(): void {
     this.abandoned = true;
     this.chunks = [];
+    this.buffered = 0;
   }
 
   private wake(): void {
@@ -61,16 +65,26 @@ export class MessageFeed implements ByteSource {
     w?.();
   }
 
-  /** ByteSource.read: copy up to into.length bytes; 0 at the end; rejects after fail(). */
+  /**
+   * ByteSource.read: up to into.length bytes, 0 at the end; rejects after
+   * fail(). It waits until a full buffer is there (or the end), so a small
+   * message reaches the queue file in one write and a big one in pieces of
+   * the consumer's buffer size: fewer system calls, bounded memory.
+   */
   async read(into: Buffer): Promise<number> {
     for (;;) {
       if (this.failed) throw new FeedFailed();
-      const c = this.chunks[0];
-      if (c) {
-        const n = Math.min(c.length, into.length);
-        c.copy(into, 0, 0, n);
-        if (n === c.length) this.chunks.shift();
-        else this.chunks[0] = c.subarray(n);
+      if (this.buffered >= into.length || (this.ended && this.buffered > 0)) {
+        let n = 0;
+        while (n < into.length && this.chunks.length > 0) {
+          const c = this.chunks[0];
+          const k = Math.min(c.length, into.length - n);
+          c.copy(into, n, 0, k);
+          n += k;
+          if (k === c.length) this.chunks.shift();
+          else this.chunks[0] = c.subarray(k);
+        }
+        this.buffered -= n;
         return n;
       }
       if (this.ended) return 0;
