@@ -1,0 +1,761 @@
+/**
+ * send/engine: qmail-send's scheduler (qmail-send(8), INTERNALS; the
+ * structure of qmail-send.c: priority queues, jobs, passes, deliveries),
+ * event-driven instead of select(): every event (a report, a qmail-clean
+ * answer, a trigger pull, a timer, a signal) ends in pump(), which does all
+ * the work that is due and arms one timer for the next due time.
+ *
+ * Message life (INTERNALS): todo/N -> preprocess (todo.ts) -> info/S/N +
+ * local/S/N / remote/S/N. Each channel has a priority queue of messages by
+ * next attempt time. A "pass" takes the due message, opens a job for it
+ * (sender and birth from info, next retry from the schedule of retry.ts,
+ * flagdying when older than queuelifetime) and walks its channel file,
+ * starting one delivery per `T` record while a slot is free. Reports:
+ * K -> markdone (write `D` over the `T`), D -> append to bounce/N then
+ * markdone, Z -> nothing (a Z for a dying message becomes a D with "I'm not
+ * going to try again; this message has been in the queue too long.").
+ * When a job's pass hit EOF and no recipient is left it unlinks the channel
+ * file; when neither channel file is left the message is "done": the bounce
+ * is injected (bounce.ts), `end msg N` logged, info unlinked and
+ * qmail-clean asked to remove mess and intd (`foop/N`). Otherwise the job
+ * goes back to its queue at its retry time.
+ *
+ * TERM: no new passes or preprocessing; when no delivery is in progress the
+ * queues' due times are saved as the channel files' mtimes (pqfinish; read
+ * back at start by pqadd) and `status: exiting` ends the log. ALRM: every
+ * queued message is due now (pqrun). HUP: reread locals and virtualdomains.
+ */
+import { closeSync, constants, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync, appendFileSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Socket } from 'node:net';
+import { errCode } from '../errstr.ts';
+import { parseId, qfn, readSubdir } from '../queue/layout.ts';
+import { submitMessage } from '../queue/client.ts';
+import { isStatus, verpSender as verp, type Report } from '../spawn/protocol.ts';
+import { bounceHead, bounceParagraph, bouncePlan } from './bounce.ts';
+import { OSSIFIED } from './clean.ts';
+import type { SendControls } from './controls.ts';
+import { rereadMaps } from './controls.ts';
+import { logsafe } from './logline.ts';
+import { CleanClient, SpawnChannel } from './pipes.ts';
+import { Prioq } from './prioq.ts';
+import { CHANSKIP, nextRetry } from './retry.ts';
+import { stripVdomPrepend } from './rewrite.ts';
+import { preprocess } from './todo.ts';
+
+/** Check todo/ every 25 minutes even without a trigger pull. */
+export const SLEEP_TODO = 1500;
+/** Time between cleanups of old mess/ files (seconds). */
+export const SLEEP_CLEANUP = 76431;
+/** Retry delay after a system failure (seconds). */
+export const SLEEP_SYSFAIL = 123;
+/** Todo entries preprocessed at once (their fsyncs overlap). */
+export const TODO_PARALLEL = 8;
+
+const CHANADDR = ['local', 'remote'] as const;
+const TOCHAN = [' to local ', ' to remote '];
+
+interface Job {
+  refs: number;
+  id: number;
+  channel: number;
+  retry: number;
+  sender: string;
+  numtodo: number;
+  hiteof: boolean;
+  dying: boolean;
+}
+
+interface Del {
+  j: number;
+  delid: number;
+  /** offset of the record's T in the channel file */
+  mpos: number;
+  recip: string;
+}
+
+interface Pass {
+  id: number;
+  j: number;
+  recs: Array<{ pos: number; rec: string }>;
+  next: number;
+}
+
+/** Settings of an Engine. */
+export interface EngineOptions {
+  /** the qmail home */
+  home: string;
+  split: number;
+  controls: SendControls;
+  /** environment for bounce injection (QMAILQUEUE) */
+  env: Record<string, string | undefined>;
+  log: (line: string) => void;
+  /** greeting bytes already read: the spawners' limits */
+  spawnLimit: [number, number];
+  /** fds: [lspawn cmd, lspawn report, rspawn cmd, rspawn report, clean req, clean answer] */
+  fds: [number, number, number, number, number, number];
+  /** called once when the engine has finished (TERM) */
+  onExit: () => void;
+}
+
+/** seconds since the epoch */
+const now = (): number => Math.floor(Date.now() / 1000);
+
+/** qmail-send's state machine (see module comment). */
+export class Engine {
+  private readonly o: EngineOptions;
+  private readonly queue: string;
+  private ctl: SendControls;
+  private recent = now();
+  private exitasap = false;
+  private runasap = false;
+  private readasap = false;
+  private finished = false;
+
+  private readonly conc: [number, number];
+  private readonly used: [number, number] = [0, 0];
+  private readonly dels: Array<Array<Del | undefined>>;
+  private readonly chans: SpawnChannel[];
+  private readonly clean: CleanClient;
+  private readonly jobs: Job[];
+  private readonly pass: Array<Pass | undefined> = [undefined, undefined];
+  private readonly pqchan = [new Prioq(), new Prioq()];
+  private readonly pqdone = new Prioq();
+  private readonly pqfail = new Prioq();
+  private masterdelid = 1;
+
+  private todoWanted = true;
+  private nexttodorun = now();
+  private todoList: number[] = [];
+  private readonly todoBusy = new Set<number>();
+  private readonly doneBusy = new Set<number>();
+  private trigger: Socket | undefined;
+  private cleanuptime = now();
+  private cleanupRunning = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private pumping = false;
+  private pumpAgain = false;
+
+  constructor(o: EngineOptions) {
+    this.o = o;
+    this.queue = `${o.home}/queue`;
+    this.ctl = o.controls;
+    this.conc = [Math.min(o.controls.concurrency[0], o.spawnLimit[0]), Math.min(o.controls.concurrency[1], o.spawnLimit[1])];
+    this.dels = [new Array(this.conc[0]).fill(undefined), new Array(this.conc[1]).fill(undefined)];
+    this.jobs = [];
+    for (let j = 0; j < this.conc[0] + this.conc[1]; j++) this.jobs.push({ refs: 0, id: 0, channel: 0, retry: 0, sender: '', numtodo: 0, hiteof: false, dying: false });
+    const f = o.fds;
+    this.chans = [0, 1].map(
+      (c) =>
+        new SpawnChannel(
+          f[2 * c],
+          f[2 * c + 1],
+          (r) => this.report(c, r),
+          () => this.spawndied(c),
+        ),
+    );
+    this.clean = new CleanClient(f[4], f[5], () => {
+      this.o.log('alert: oh no! lost qmail-clean connection! dying...');
+      this.exitasap = true;
+      this.pump();
+    });
+  }
+
+  /** Start: load info/ into the queues, log the first status, watch the trigger, run. */
+  start(): void {
+    this.pqstart();
+    this.status();
+    this.triggerSet();
+    this.pump();
+  }
+
+  /** TERM */
+  term(): void {
+    this.exitasap = true;
+    this.pump();
+  }
+
+  /** ALRM */
+  alarm(): void {
+    this.runasap = true;
+    this.pump();
+  }
+
+  /** HUP */
+  hangup(): void {
+    this.readasap = true;
+    this.pump();
+  }
+
+  private fn(dir: 'info' | 'todo' | 'mess' | 'local' | 'remote' | 'bounce', id: number): string {
+    return qfn(dir, id, this.o.split);
+  }
+
+  private path(name: string): string {
+    return `${this.queue}/${name}`;
+  }
+
+  private spawndied(c: number): void {
+    this.o.log('alert: oh no! lost spawn connection! dying...');
+    this.exitasap = true;
+    this.pump();
+    void c;
+  }
+
+  private status(): void {
+    this.o.log(`status: local ${this.used[0]}/${this.conc[0]} remote ${this.used[1]}/${this.conc[1]}${this.exitasap ? ' exitasap' : ''}`);
+  }
+
+  // ------------------------------------------------------------ TRIGGER
+
+  private triggerSet(): void {
+    let fd: number;
+    try {
+      // read and write: the FIFO never reports EOF, so no reopen after each pull
+      fd = openSync(this.path('lock/trigger'), constants.O_RDWR | constants.O_NONBLOCK);
+    } catch {
+      return;
+    }
+    const s = new Socket({ fd, readable: true, writable: false, allowHalfOpen: true });
+    s.on('data', () => {
+      this.todoWanted = true;
+      this.pump();
+    });
+    s.on('error', () => undefined);
+    this.trigger = s;
+  }
+
+  // ------------------------------------------------------------ PRIORITY QUEUES
+
+  private pqadd(id: number): void {
+    const st = (name: string): 'yes' | 'no' | 'fail' => {
+      try {
+        statSync(this.path(name));
+        return 'yes';
+      } catch (e) {
+        return errCode(e) === 'ENOENT' ? 'no' : 'fail';
+      }
+    };
+    const fail = (name: string): void => {
+      this.o.log(`warning: unable to stat ${name}; will try again later`);
+      this.pqfail.insert({ id, dt: now() + SLEEP_SYSFAIL });
+    };
+    const info = st(this.fn('info', id));
+    if (info === 'fail') return fail(this.fn('info', id));
+    if (info === 'no') return;
+    const todo = st(this.fn('todo', id));
+    if (todo === 'yes') return; // crashed while preprocessing: todo/ will redo it
+    if (todo === 'fail') return fail(this.fn('todo', id));
+    const dts: Array<number | undefined> = [undefined, undefined];
+    for (const c of [0, 1]) {
+      const name = this.fn(CHANADDR[c], id);
+      try {
+        dts[c] = Math.floor(statSync(this.path(name)).mtimeMs / 1000);
+      } catch (e) {
+        if (errCode(e) !== 'ENOENT') return fail(name);
+      }
+    }
+    for (const c of [0, 1]) if (dts[c] !== undefined) this.pqchan[c].insert({ id, dt: dts[c]! });
+    if (dts[0] === undefined && dts[1] === undefined) this.pqdone.insert({ id, dt: now() });
+  }
+
+  private pqstart(): void {
+    for (let s = 0; s < this.o.split; s++) {
+      let ids: number[];
+      try {
+        ids = readSubdir(this.queue, 'info', s);
+      } catch {
+        this.o.log(`alert: unable to opendir info/${s}, sleeping...`);
+        continue;
+      }
+      for (const id of ids) this.pqadd(id);
+    }
+  }
+
+  private pqfinish(): void {
+    for (const c of [0, 1]) {
+      for (let e = this.pqchan[c].delmin(); e; e = this.pqchan[c].delmin()) {
+        const name = this.fn(CHANADDR[c], e.id);
+        try {
+          utimesSync(this.path(name), e.dt, e.dt);
+        } catch {
+          this.o.log(`warning: unable to utime ${name}; message will be retried too soon`);
+        }
+      }
+    }
+  }
+
+  private pqrun(): void {
+    for (const c of [0, 1]) for (const e of this.pqchan[c].all()) e.dt = this.recent;
+  }
+
+  // ------------------------------------------------------------ JOBS
+
+  private jobAvail(): boolean {
+    return this.jobs.some((j) => j.refs === 0);
+  }
+
+  private jobOpen(id: number, channel: number): number {
+    const j = this.jobs.findIndex((x) => x.refs === 0);
+    const jo = this.jobs[j];
+    jo.refs = 1;
+    jo.id = id;
+    jo.channel = channel;
+    jo.numtodo = 0;
+    jo.hiteof = false;
+    return j;
+  }
+
+  private jobClose(j: number): void {
+    const jo = this.jobs[j];
+    if (--jo.refs > 0) return;
+    let dt = jo.retry;
+    if (jo.hiteof && jo.numtodo === 0) {
+      const name = this.fn(CHANADDR[jo.channel], jo.id);
+      try {
+        unlinkSync(this.path(name));
+        const other = this.fn(CHANADDR[1 - jo.channel], jo.id);
+        try {
+          statSync(this.path(other));
+          return; // more channels going
+        } catch (e) {
+          if (errCode(e) !== 'ENOENT') this.o.log(`warning: unable to stat ${other}`);
+        }
+        this.pqdone.insert({ id: jo.id, dt: now() });
+        return;
+      } catch {
+        this.o.log(`warning: unable to unlink ${name}; will try again later`);
+        dt = now() + SLEEP_SYSFAIL;
+      }
+    }
+    this.pqchan[jo.channel].insert({ id: jo.id, dt });
+  }
+
+  // ------------------------------------------------------------ INFO
+
+  /** info/S/N's sender and mtime (getinfo), or undefined. */
+  private getinfo(id: number): { sender: string; birth: number } | undefined {
+    let fd: number;
+    try {
+      fd = openSync(this.path(this.fn('info', id)), constants.O_RDONLY);
+    } catch {
+      return undefined;
+    }
+    try {
+      const st = statSync(`/proc/self/fd/${fd}`);
+      const b = readFileSync(fd);
+      const z = b.indexOf(0);
+      if (z < 0 || b[0] !== 0x46) return undefined;
+      return { sender: b.subarray(1, z).toString('latin1'), birth: Math.floor(st.mtimeMs / 1000) };
+    } catch {
+      return undefined;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  // ------------------------------------------------------------ DELIVERIES
+
+  private delAvail(c: number): boolean {
+    return this.chans[c].alive && this.used[c] < this.conc[c];
+  }
+
+  private delCanexit(): boolean {
+    for (const c of [0, 1]) if (this.chans[c].alive && this.used[c] > 0) return false;
+    return true;
+  }
+
+  private delStart(j: number, mpos: number, recip: string): void {
+    const c = this.jobs[j].channel;
+    if (!this.chans[c].alive) return;
+    const i = this.dels[c].indexOf(undefined);
+    if (i < 0) return;
+    const jo = this.jobs[j];
+    jo.refs++;
+    const delid = this.masterdelid++;
+    this.dels[c][i] = { j, delid, mpos, recip };
+    this.used[c]++;
+    this.chans[c].write({ delnum: i, messid: `${jo.id % this.o.split}/${jo.id}`, sender: verp(jo.sender, recip), recipient: recip });
+    this.o.log(`starting delivery ${delid}: msg ${jo.id}${TOCHAN[c]}${logsafe(recip)}`);
+    this.status();
+  }
+
+  private markdone(c: number, id: number, pos: number): void {
+    const name = this.fn(CHANADDR[c], id);
+    try {
+      const fd = openSync(this.path(name), constants.O_WRONLY);
+      try {
+        writeSync(fd, 'D', pos);
+        return;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      this.o.log(`warning: trouble marking ${name}; message will be delivered twice!`);
+    }
+  }
+
+  /** Append a failure paragraph to bounce/N; false when that is impossible (the failure is then deferred). */
+  private addbounce(id: number, recip: string, text: string): boolean {
+    try {
+      appendFileSync(this.path(this.fn('bounce', id)), Buffer.from(bounceParagraph(stripVdomPrepend(recip, this.ctl.maps), text), 'latin1'), { mode: 0o600 });
+      return true;
+    } catch {
+      this.o.log('alert: unable to append to bounce message; HELP! sleeping...');
+      return false;
+    }
+  }
+
+  private report(c: number, r: Report): void {
+    const d = r.delnum < this.conc[c] ? this.dels[c][r.delnum] : undefined;
+    if (!d) {
+      this.o.log('warning: internal error: delivery report out of range');
+      return;
+    }
+    const jo = this.jobs[d.j];
+    let status = r.status;
+    let text = r.text;
+    if (status === 'Z' && jo.dying) {
+      status = 'D';
+      text += "I'm not going to try again; this message has been in the queue too long.\n";
+    }
+    if (!isStatus(status)) {
+      this.o.log(`delivery ${d.delid}: report mangled, will defer`);
+    } else if (status === 'K') {
+      this.o.log(`delivery ${d.delid}: success: ${logsafe(text)}`);
+      this.markdone(c, jo.id, d.mpos);
+      jo.numtodo--;
+    } else if (status === 'Z') {
+      this.o.log(`delivery ${d.delid}: deferral: ${logsafe(text)}`);
+    } else {
+      this.o.log(`delivery ${d.delid}: failure: ${logsafe(text)}`);
+      if (this.addbounce(jo.id, d.recip, text)) {
+        this.markdone(c, jo.id, d.mpos);
+        jo.numtodo--;
+      }
+    }
+    this.jobClose(d.j);
+    this.dels[c][r.delnum] = undefined;
+    this.used[c]--;
+    this.status();
+    this.pump();
+  }
+
+  // ------------------------------------------------------------ PASSES
+
+  /** Work on channel c's pass; true when something happened. */
+  private passDoChan(c: number): boolean {
+    if (this.exitasap) return false;
+    let did = false;
+    if (!this.pass[c]) {
+      if (!this.jobAvail()) return false;
+      const pe = this.pqchan[c].min();
+      if (!pe || pe.dt > this.recent) return false;
+      this.pqchan[c].delmin();
+      did = true;
+      const name = this.fn(CHANADDR[c], pe.id);
+      let b: Buffer;
+      const info = (() => {
+        try {
+          b = readFileSync(this.path(name));
+        } catch {
+          return undefined;
+        }
+        return this.getinfo(pe.id);
+      })();
+      if (!info) {
+        this.o.log(`warning: trouble opening ${name}; will try again later`);
+        this.pqchan[c].insert({ id: pe.id, dt: this.recent + SLEEP_SYSFAIL });
+        return true;
+      }
+      const recs: Pass['recs'] = [];
+      let s = 0;
+      for (let z = b!.indexOf(0, s); z >= 0; z = b!.indexOf(0, s)) {
+        recs.push({ pos: s, rec: b!.subarray(s, z).toString('latin1') });
+        s = z + 1;
+      }
+      const j = this.jobOpen(pe.id, c);
+      const jo = this.jobs[j];
+      jo.retry = nextRetry(info.birth, this.recent, CHANSKIP[c]);
+      jo.dying = this.recent > info.birth + this.ctl.lifetime;
+      jo.sender = info.sender;
+      this.pass[c] = { id: pe.id, j, recs, next: 0 };
+    }
+    const p = this.pass[c]!;
+    while (this.delAvail(c)) {
+      if (p.next >= p.recs.length) {
+        this.jobs[p.j].hiteof = true;
+        this.jobClose(p.j);
+        this.pass[c] = undefined;
+        return true;
+      }
+      const { pos, rec } = p.recs[p.next++];
+      if (rec[0] === 'T') {
+        this.jobs[p.j].numtodo++;
+        this.delStart(p.j, pos, rec.slice(1));
+        did = true;
+      } else if (rec[0] !== 'D') {
+        this.o.log(`warning: unknown record type in ${this.fn(CHANADDR[c], p.id)}!`);
+        this.jobClose(p.j);
+        this.pass[c] = undefined;
+        return true;
+      }
+    }
+    return did;
+  }
+
+  // ------------------------------------------------------------ DONE
+
+  private async injectbounce(id: number): Promise<boolean> {
+    const info = this.getinfo(id);
+    if (!info) return false;
+    const bname = this.fn('bounce', id);
+    let paragraphs: Buffer;
+    try {
+      paragraphs = await readFile(this.path(bname));
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return true;
+      this.o.log(`warning: unable to stat ${bname}`);
+      return false;
+    }
+    const plan = bouncePlan(info.sender, this.ctl.doublebounceto);
+    if (plan === 'discard') this.o.log(`triple bounce: discarding ${bname}`);
+    else {
+      let mess: Buffer;
+      try {
+        mess = await readFile(this.path(this.fn('mess', id)));
+      } catch {
+        this.o.log('warning: trouble injecting bounce message, will try later');
+        return false;
+      }
+      if (this.ctl.bouncemaxbytes > 0 && mess.length > this.ctl.bouncemaxbytes) mess = mess.subarray(0, this.ctl.bouncemaxbytes);
+      const head = bounceHead(plan, info.sender, this.ctl.bouncefrom, this.ctl.bouncehost, paragraphs.toString('latin1'), now());
+      const message = Buffer.concat([Buffer.from(head, 'latin1'), mess]);
+      const envelope = Buffer.from(`F${plan.sender}\0T${plan.recip}\0\0`, 'latin1');
+      let r;
+      try {
+        r = await submitMessage(this.o.env, { home: this.o.home, invoker: 'bounce' }, message, envelope);
+      } catch {
+        r = { code: 81, reply: 'Z', pid: undefined as number | undefined };
+      }
+      if (r.code !== 0) {
+        this.o.log('warning: trouble injecting bounce message, will try later');
+        return false;
+      }
+      this.o.log(`bounce msg ${id} qp ${r.pid ?? process.pid}`);
+    }
+    try {
+      unlinkSync(this.path(bname));
+    } catch {
+      this.o.log(`warning: unable to unlink ${bname}`);
+      return false;
+    }
+    return true;
+  }
+
+  private async messdone(id: number): Promise<void> {
+    const fail = (): void => {
+      this.pqdone.insert({ id, dt: now() + SLEEP_SYSFAIL });
+    };
+    const exists = (name: string): boolean | undefined => {
+      try {
+        statSync(this.path(name));
+        return true;
+      } catch (e) {
+        if (errCode(e) === 'ENOENT') return false;
+        this.o.log(`warning: unable to stat ${name}; will try again later`);
+        return undefined;
+      }
+    };
+    for (const name of [this.fn('local', id), this.fn('remote', id), this.fn('todo', id)]) {
+      const x = exists(name);
+      if (x === true) return; // false alarm
+      if (x === undefined) return fail();
+    }
+    const info = exists(this.fn('info', id));
+    if (info === false) return;
+    if (info === undefined) return fail();
+    if (!(await this.injectbounce(id))) return fail();
+    this.o.log(`end msg ${id}`);
+    try {
+      unlinkSync(this.path(this.fn('info', id)));
+    } catch {
+      this.o.log(`warning: unable to unlink ${this.fn('info', id)}; will try again later`);
+      return fail();
+    }
+    const ch = await this.clean.request(`foop/${id}`);
+    if (ch !== '+' && ch !== '') this.o.log(`warning: qmail-clean unable to clean up foop/${id}`);
+  }
+
+  private startMessdone(id: number): void {
+    if (this.doneBusy.has(id)) return;
+    this.doneBusy.add(id);
+    void this.messdone(id).finally(() => {
+      this.doneBusy.delete(id);
+      this.pump();
+    });
+  }
+
+  // ------------------------------------------------------------ TODO
+
+  private todoScan(): void {
+    this.todoWanted = false;
+    this.nexttodorun = this.recent + SLEEP_TODO;
+    let names: string[];
+    try {
+      names = readdirSync(`${this.queue}/todo`);
+    } catch {
+      this.o.log('alert: unable to opendir todo, sleeping...');
+      return;
+    }
+    const queued = new Set(this.todoList);
+    for (const n of names) {
+      const id = parseId(n);
+      if (id !== undefined && !this.todoBusy.has(id) && !queued.has(id)) this.todoList.push(id);
+    }
+  }
+
+  private todoStart(): void {
+    while (!this.exitasap && this.todoBusy.size < TODO_PARALLEL && this.todoList.length > 0) {
+      const id = this.todoList.shift()!;
+      this.todoBusy.add(id);
+      void preprocess(
+        { queue: this.queue, split: this.o.split, maps: this.ctl.maps, log: this.o.log, clean: (n) => this.clean.request(n) },
+        id,
+      ).then((chans) => {
+        this.todoBusy.delete(id);
+        if (chans) {
+          const dt = now();
+          for (const c of [0, 1]) if (chans[c]) this.pqchan[c].insert({ id, dt });
+          if (!chans[0] && !chans[1]) this.pqdone.insert({ id, dt });
+        }
+        this.pump();
+      });
+    }
+  }
+
+  // ------------------------------------------------------------ CLEANUP
+
+  /** The 36-hour sweep of mess/: files with no info/ and no todo/ left by a crashed qmail-queue. */
+  private async cleanup(): Promise<void> {
+    for (let s = 0; s < this.o.split && !this.exitasap; s++) {
+      let ids: number[];
+      try {
+        ids = readSubdir(this.queue, 'mess', s);
+      } catch {
+        continue;
+      }
+      for (const id of ids) {
+        if (this.exitasap || !this.clean.alive) return;
+        try {
+          if (now() <= statSync(this.path(this.fn('mess', id))).atimeMs / 1000 + OSSIFIED) continue;
+        } catch {
+          continue;
+        }
+        const gone = (name: string): boolean => {
+          try {
+            statSync(this.path(name));
+            return false;
+          } catch (e) {
+            return errCode(e) === 'ENOENT';
+          }
+        };
+        if (!gone(this.fn('info', id)) || !gone(this.fn('todo', id))) continue;
+        const ch = await this.clean.request(`foop/${id}`);
+        if (ch !== '+' && ch !== '') this.o.log(`warning: qmail-clean unable to clean up foop/${id}`);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  // ------------------------------------------------------------ MAIN LOOP
+
+  /** Do whatever is due now, then arm the timer for the next due time. */
+  pump(): void {
+    if (this.finished) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        this.step();
+      } while (this.pumpAgain && !this.finished);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private step(): void {
+    this.recent = now();
+    if (this.runasap) {
+      this.runasap = false;
+      this.pqrun();
+    }
+    if (this.readasap) {
+      this.readasap = false;
+      const m = rereadMaps(this.o.home, this.ctl.maps);
+      if (typeof m === 'string') this.o.log(`alert: unable to reread control/${m}`);
+      else this.ctl = { ...this.ctl, maps: m };
+    }
+    if (this.exitasap) {
+      if (this.delCanexit() && this.todoBusy.size === 0 && this.doneBusy.size === 0 && this.clean.pending === 0) this.finish();
+      return;
+    }
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (const c of [0, 1]) if (this.passDoChan(c)) progress = true;
+      const pf = this.pqfail.min();
+      if (pf && pf.dt <= this.recent) {
+        this.pqfail.delmin();
+        this.pqadd(pf.id);
+        progress = true;
+      }
+      const pd = this.pqdone.min();
+      if (pd && pd.dt <= this.recent) {
+        this.pqdone.delmin();
+        this.startMessdone(pd.id);
+        progress = true;
+      }
+    }
+    if (this.todoWanted || this.recent >= this.nexttodorun) this.todoScan();
+    this.todoStart();
+    if (!this.cleanupRunning && this.recent >= this.cleanuptime) {
+      this.cleanupRunning = true;
+      void this.cleanup().finally(() => {
+        this.cleanupRunning = false;
+        this.cleanuptime = now() + SLEEP_CLEANUP;
+      });
+    }
+    this.arm();
+  }
+
+  private arm(): void {
+    let wakeup = Math.min(this.nexttodorun, this.cleanupRunning ? Infinity : this.cleanuptime);
+    if (this.jobAvail()) for (const c of [0, 1]) if (!this.pass[c]) wakeup = Math.min(wakeup, this.pqchan[c].min()?.dt ?? Infinity);
+    wakeup = Math.min(wakeup, this.pqfail.min()?.dt ?? Infinity, this.pqdone.min()?.dt ?? Infinity);
+    if (wakeup === this.timerAt && this.timer) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = wakeup;
+    const ms = Math.max(0, Math.min(wakeup * 1000 - Date.now() + 5, 86400_000));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.pump();
+    }, ms);
+  }
+
+  private finish(): void {
+    this.finished = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.pqfinish();
+    this.o.log('status: exiting');
+    this.trigger?.destroy();
+    for (const ch of this.chans) ch.close();
+    this.clean.close();
+    this.o.onExit();
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * send/pipes: qmail-send's conversations over the descriptors qmail-start
+ * gives it (qmail-send(8)): commands to qmail-lspawn / qmail-rspawn on fds
+ * 1 and 3, their reports on fds 2 and 4, requests to qmail-clean on fd 5
+ * and its one-byte answers on fd 6. The pipes are read and written through
+ * the event loop (never a blocking call), except the spawners' one greeting
+ * byte, which qmail-send must have before it can do anything (readGreeting).
+ */
+import { Socket } from 'node:net';
+import { readSync } from 'node:fs';
+import { encodeCommand, ReportParser, type Command, type Report } from '../spawn/protocol.ts';
+
+/**
+ * Read one byte (a spawner's concurrency limit) from fd, waiting for it;
+ * undefined at EOF or on an error ("hath the daemon spawn no fire?").
+ */
+export function readGreeting(fd: number): number | undefined {
+  const b = Buffer.alloc(1);
+  for (;;) {
+    try {
+      return readSync(fd, b, 0, 1, null) === 1 ? b[0] : undefined;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      if (code === 'EINTR') continue;
+      return undefined;
+    }
+  }
+}
+
+/** A pipe descriptor as an event-loop stream. */
+function pipeSocket(fd: number, readable: boolean): Socket {
+  return new Socket({ fd, readable, writable: !readable, allowHalfOpen: true });
+}
+
+/** One delivery channel: commands out, reports in. */
+export class SpawnChannel {
+  alive = true;
+  private readonly out: Socket;
+  private readonly inp: Socket;
+  private readonly parser = new ReportParser();
+
+  /**
+   * @param onReport called for each complete report
+   * @param onDied called once when the spawner's pipe closes or fails (spawndied)
+   */
+  constructor(outFd: number, inFd: number, onReport: (r: Report) => void, onDied: () => void) {
+    this.out = pipeSocket(outFd, false);
+    this.inp = pipeSocket(inFd, true);
+    const died = (): void => {
+      if (!this.alive) return;
+      this.alive = false;
+      onDied();
+    };
+    this.out.on('error', died);
+    this.inp.on('error', died);
+    this.inp.on('end', died);
+    this.inp.on('data', (chunk: Buffer) => {
+      for (const r of this.parser.push(chunk)) onReport(r);
+    });
+  }
+
+  /** Send one delivery command (comm_write). */
+  write(cmd: Command): void {
+    if (this.alive) this.out.write(encodeCommand(cmd));
+  }
+
+  /** Close the command pipe (the spawner finishes and exits) and stop reading. */
+  close(): void {
+    this.alive = false;
+    this.out.end();
+    this.inp.destroy();
+  }
+}
+
+/** qmail-clean's conversation: one request, one answer byte, in order. */
+export class CleanClient {
+  alive = true;
+  private readonly out: Socket;
+  private readonly inp: Socket;
+  private readonly waiting: Array<(ch: string) => void> = [];
+
+  /** @param onDied called once when qmail-clean's pipe closes or fails (cleandied) */
+  constructor(outFd: number, inFd: number, onDied: () => void) {
+    this.out = pipeSocket(outFd, false);
+    this.inp = pipeSocket(inFd, true);
+    const died = (): void => {
+      if (!this.alive) return;
+      this.alive = false;
+      for (const w of this.waiting.splice(0)) w('');
+      onDied();
+    };
+    this.out.on('error', died);
+    this.inp.on('error', died);
+    this.inp.on('end', died);
+    this.inp.on('data', (chunk: Buffer) => {
+      for (const b of chunk) this.waiting.shift()?.(String.fromCharCode(b));
+    });
+  }
+
+  /** Ask qmail-clean to remove `foop/N` or `todo/N`; resolves to `+`, `!`, `x`, or '' when it died. */
+  request(name: string): Promise<string> {
+    if (!this.alive) return Promise.resolve('');
+    return new Promise((res) => {
+      this.waiting.push(res);
+      this.out.write(Buffer.from(`${name}\0`, 'latin1'));
+    });
+  }
+
+  /** Requests awaiting an answer. */
+  get pending(): number {
+    return this.waiting.length;
+  }
+
+  close(): void {
+    this.alive = false;
+    this.out.end();
+    this.inp.destroy();
+  }
+}

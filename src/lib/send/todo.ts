@@ -1,0 +1,173 @@
+/**
+ * send/todo: qmail-send's preprocessing of one new message, todo/N ->
+ * info/S/N + local/S/N and/or remote/S/N (INTERNALS section 4; qmail-send.c's
+ * todo_do), with its log lines (`new msg N`, `info msg N: bytes B from <S>
+ * qp P uid U`) and warnings:
+ *
+ *  1. read todo/N (the envelope `u<uid>\0p<pid>\0F<sender>\0T<rcpt>\0...`);
+ *     stat mess/S/N for the size;
+ *  2. unlink what a crash may have left (local/S/N, remote/S/N, info/S/N),
+ *     create info/S/N exclusively and write the F record; each T record is
+ *     rewritten (send/rewrite.ts) and appended as `T<addr>\0` to local/S/N
+ *     or remote/S/N, each created exclusively on its first recipient;
+ *  3. fsync info and the channel files (in the libuv pool), close them;
+ *  4. ask qmail-clean to remove intd/N and todo/N: from then on the message
+ *     is qmail-send's.
+ *
+ * A failure leaves todo/N in place; the next todo scan starts over (step 2
+ * makes that safe). info's mtime is the message's birth for the retry
+ * schedule and queuelifetime.
+ */
+import { closeSync, constants, fsync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { errCode } from '../errstr.ts';
+import { qfn } from '../queue/layout.ts';
+import { logsafe } from './logline.ts';
+import { rewrite, type RewriteMaps } from './rewrite.ts';
+
+/** What preprocessing needs from the engine. */
+export interface TodoEnv {
+  /** QMAILHOME/queue */
+  queue: string;
+  split: number;
+  maps: RewriteMaps;
+  log: (line: string) => void;
+  /** qmail-clean request; resolves to its answer byte ('' = qmail-clean died) */
+  clean: (name: string) => Promise<string>;
+}
+
+const fsyncP = (fd: number): Promise<void> => new Promise((res, rej) => fsync(fd, (e) => (e ? rej(e) : res())));
+
+/**
+ * Preprocess todo/N. Resolves to the channels that got recipients
+ * ([local, remote]) once todo/N is gone, or undefined when it failed
+ * (warning logged; todo/N stays for a later scan).
+ */
+export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, boolean] | undefined> {
+  const { queue, split, log } = env;
+  const todoName = qfn('todo', id, split);
+  const infoName = qfn('info', id, split);
+  const chanName = [qfn('local', id, split), qfn('remote', id, split)];
+  let todo: Buffer;
+  try {
+    todo = readFileSync(`${queue}/${todoName}`);
+  } catch {
+    log(`warning: unable to open ${todoName}`);
+    return undefined;
+  }
+  const fds: number[] = [];
+  const closeAll = (): void => {
+    for (const fd of fds.splice(0)) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* nothing */
+      }
+    }
+  };
+  const excl = (name: string): number => {
+    const fd = openSync(`${queue}/${name}`, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+    fds.push(fd);
+    return fd;
+  };
+  try {
+    const messName = qfn('mess', id, split);
+    let size: number;
+    try {
+      size = statSync(`${queue}/${messName}`).size;
+    } catch {
+      log(`warning: unable to stat ${messName}`);
+      return undefined;
+    }
+    for (const n of [...chanName, infoName]) {
+      try {
+        unlinkSync(`${queue}/${n}`);
+      } catch (e) {
+        if (errCode(e) !== 'ENOENT') {
+          log(`warning: unable to unlink ${n}`);
+          return undefined;
+        }
+      }
+    }
+    let infoFd: number;
+    try {
+      infoFd = excl(infoName);
+    } catch {
+      log(`warning: unable to create ${infoName}`);
+      return undefined;
+    }
+    log(`new msg ${id}`);
+    const chanFd: [number, number] = [-1, -1];
+    const chanBuf: [string[], string[]] = [[], []];
+    let uid = '0';
+    let pid = '0';
+    let s = 0;
+    for (let z = todo.indexOf(0, s); z >= 0; z = todo.indexOf(0, s)) {
+      const rec = todo.subarray(s, z).toString('latin1');
+      s = z + 1;
+      switch (rec[0]) {
+        case 'u':
+          uid = String(Number(/^[0-9]*/.exec(rec.slice(1))![0] || '0'));
+          break;
+        case 'p':
+          pid = String(Number(/^[0-9]*/.exec(rec.slice(1))![0] || '0'));
+          break;
+        case 'F':
+          try {
+            writeSync(infoFd, Buffer.from(rec + '\0', 'latin1'));
+          } catch {
+            log(`warning: trouble writing to ${infoName}`);
+            return undefined;
+          }
+          log(`info msg ${id}: bytes ${size} from <${logsafe(rec.slice(1))}> qp ${pid} uid ${uid}`);
+          break;
+        case 'T': {
+          const r = rewrite(rec.slice(1), env.maps);
+          if (chanFd[r.channel] < 0) {
+            try {
+              chanFd[r.channel] = excl(chanName[r.channel]);
+            } catch {
+              log(`warning: unable to create ${chanName[r.channel]}`);
+              return undefined;
+            }
+          }
+          chanBuf[r.channel].push(`T${r.addr}\0`);
+          break;
+        }
+        default:
+          log(`warning: unknown record type in ${todoName}`);
+          return undefined;
+      }
+    }
+    const syncs: Promise<void>[] = [];
+    const names: string[] = [];
+    syncs.push(fsyncP(infoFd));
+    names.push(infoName);
+    for (const c of [0, 1]) {
+      if (chanFd[c] < 0) continue;
+      try {
+        writeSync(chanFd[c], Buffer.from(chanBuf[c].join(''), 'latin1'));
+      } catch {
+        log(`warning: trouble writing to ${chanName[c]}`);
+        return undefined;
+      }
+      syncs.push(fsyncP(chanFd[c]));
+      names.push(chanName[c]);
+    }
+    const results = await Promise.allSettled(syncs);
+    for (let i = 0; i < results.length; i++) {
+      if (results[i].status === 'rejected') {
+        log(`warning: trouble fsyncing ${names[i]}`);
+        return undefined;
+      }
+    }
+    closeAll();
+    const ch = await env.clean(todoName);
+    if (ch !== '+') {
+      if (ch !== '') log(`warning: qmail-clean unable to clean up ${todoName}`);
+      return undefined;
+    }
+    return [chanFd[0] >= 0, chanFd[1] >= 0];
+  } finally {
+    closeAll();
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * qmail-clean
+ *
+ * Removes finished queue files for qmail-send (qmail-clean(8)): reads
+ * NUL-terminated requests `foop/N` / `todo/N` on fd 0 and answers each with
+ * one byte on fd 1 (`+` done, `!` an unlink failed, `x` a bad request);
+ * see src/lib/send/clean.ts. Every 30 requests (and at start) it also
+ * sweeps pid/ files older than 36 hours.
+ *
+ * Environment: QMAILHOME. Exit: 111 when QMAILHOME/queue cannot be found,
+ * 100 when fd 1 cannot be written, 0 at fd 0's EOF.
+ */
+import { statSync } from 'node:fs';
+import type { Ctx } from '../lib/program.ts';
+import { qmailHome } from '../lib/qmailhome.ts';
+import { queueDir, queueSplit } from '../lib/queue/layout.ts';
+import { cleanRequest, cleanupPid } from '../lib/send/clean.ts';
+
+export async function main(ctx: Ctx): Promise<number> {
+  const queue = queueDir(qmailHome(ctx.env));
+  try {
+    if (!statSync(queue).isDirectory()) return 111;
+  } catch {
+    return 111;
+  }
+  const split = queueSplit(queue);
+  let loop = 0;
+  let cur: Buffer[] = [];
+  let failed = false;
+  const out = ctx.stdout;
+  out.on('error', () => (failed = true));
+  return new Promise<number>((resolve) => {
+    const step = (): void => {
+      if (loop > 0) loop--;
+      else {
+        cleanupPid(queue, Date.now() / 1000);
+        loop = 30;
+      }
+    };
+    step();
+    ctx.stdin.on('data', (chunk: Buffer) => {
+      let s = 0;
+      let resp = '';
+      for (let z = chunk.indexOf(0, s); z >= 0; z = chunk.indexOf(0, s)) {
+        cur.push(chunk.subarray(s, z));
+        const req = Buffer.concat(cur).toString('latin1');
+        cur = [];
+        s = z + 1;
+        resp += cleanRequest(queue, req, split);
+        step();
+      }
+      if (s < chunk.length) cur.push(Buffer.from(chunk.subarray(s)));
+      if (resp !== '') out.write(resp);
+    });
+    const done = (): void => {
+      if (failed) resolve(100);
+      else out.write(Buffer.alloc(0), () => resolve(failed ? 100 : 0));
+    };
+    ctx.stdin.on('end', done);
+    ctx.stdin.on('error', done);
+  });
+}

@@ -1,0 +1,168 @@
+/**
+ * qmail-start / qmail-send / qmail-lspawn / qmail-rspawn / qmail-clean end
+ * to end through the real queue: log lines of qmail-log(5), the todo ->
+ * info/local/remote -> done progression, Maildir results, QSBMF bounces byte
+ * for byte (notqmail's texts), double and triple bounces, deferral with the
+ * retry time saved at TERM, ALRM, queuelifetime, HUP, a stub qmail-remote,
+ * and kill -9 of qmail-send at random moments with nothing lost.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync, statSync, utimesSync } from 'node:fs';
+import { Mta } from './send-helpers.ts';
+import { until } from './helpers.ts';
+
+let mta: Mta | undefined;
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail' && mta) console.log(mta.log.join('\n'));
+  if (mta?.proc) await mta.stop('SIGKILL');
+  mta = undefined;
+});
+
+const split = (id: number): string => `${id % 3}/${id}`;
+
+/** The bounce with its variable parts (Date, qmail-queue pid, time) normalised. */
+function norm(s: string): string {
+  return s
+    .replace(/^Date: .*$/m, 'Date: DATE')
+    .replace(/^Delivered-To: .*$/m, 'Delivered-To: RECIPIENT')
+    .replace(/Received: \(qmail \d+ invoked (by uid|for bounce)( \d+)?\); .*$/gm, 'Received: (qmail PID invoked $1); DATE');
+}
+
+describe('qmail-send', () => {
+  it('delivers a local message: log lines, queue files, Maildir contents, TERM', async () => {
+    mta = new Mta();
+    await mta.start();
+    const id = await mta.inject('s@x.example', ['joe@here.example']);
+    const end = await mta.waitLog(new RegExp(`^end msg ${id}$`));
+    const log = mta.log.slice(0, end + 1);
+    expect(log).toContain(`new msg ${id}`);
+    const size = statSync(`${mta.qh}/queue/mess/${split(id)}`, { throwIfNoEntry: false })?.size;
+    expect(size).toBeUndefined(); // mess removed by qmail-clean
+    expect(log.find((l) => l.startsWith(`info msg ${id}:`))).toMatch(new RegExp(`^info msg ${id}: bytes \\d+ from <s@x.example> qp \\d+ uid ${process.getuid!() === 0 ? 65534 : process.getuid!()}$`));
+    const start = log.findIndex((l) => /^starting delivery \d+: msg \d+ to local joe@here.example$/.test(l));
+    expect(start).toBeGreaterThan(0);
+    const delid = /^starting delivery (\d+)/.exec(log[start])![1];
+    expect(log[start + 1]).toMatch(/^status: local 1\/10 remote 0\/20$/);
+    expect(log).toContain(`delivery ${delid}: success: did_1+0+0/`);
+    const msgs = mta.maildir(mta.joe);
+    expect(msgs.length).toBe(1);
+    expect(msgs[0]).toMatch(/^Return-Path: <s@x.example>\nDelivered-To: joe@here.example\nReceived: \(qmail \d+ invoked by uid \d+\); .* -0000\nSubject: test\n\nhello\n$/);
+    await until(() => mta!.queueEmpty());
+    expect(await mta.stop()).toBe(0);
+    expect(mta.log[mta.log.length - 1]).toBe('status: exiting');
+  });
+
+  it('bounces a permanent failure to the sender in QSBMF, original quoted', async () => {
+    mta = new Mta();
+    mta.control('bouncefrom', 'MAILER-DAEMON\n');
+    await mta.start();
+    const id = await mta.inject('sender@here.example', ['joe-hard@here.example', 'joe@here.example'], 'Subject: x\n\nline\n');
+    await mta.waitLog(new RegExp(`^bounce msg ${id} qp \\d+$`));
+    await mta.waitLog(new RegExp(`^end msg ${id}$`));
+    await until(() => mta!.maildir(mta!.alias).length === 1 && mta!.queueEmpty());
+    const bounce = mta.maildir(mta.alias)[0];
+    expect(norm(bounce)).toBe(
+      norm(
+        'Return-Path: <>\n' +
+          'Delivered-To: alias-sender@here.example\n' +
+          'Received: (qmail 1 invoked for bounce); DATE\n' +
+          'Date: DATE\n' +
+          'From: MAILER-DAEMON@here.example\n' +
+          'To: sender@here.example\n' +
+          'Subject: failure notice\n' +
+          '\n' +
+          'Hi. This is the qmail-send program at here.example.\n' +
+          "I'm afraid I wasn't able to deliver your message to the following addresses.\n" +
+          "This is a permanent error; I've given up. Sorry it didn't work out.\n" +
+          '\n' +
+          '<joe-hard@here.example>:\n' +
+          'no such list\n' +
+          '\n' +
+          '--- Below this line is a copy of the message.\n' +
+          '\n' +
+          'Return-Path: <sender@here.example>\n' +
+          'Received: (qmail 1 invoked by uid 1); DATE\n' +
+          'Subject: x\n' +
+          '\n' +
+          'line\n',
+      ),
+    );
+  });
+
+  it('double bounce to doublebounceto, triple bounce discarded', async () => {
+    mta = new Mta();
+    mta.control('doublebounceto', 'joe\n');
+    await mta.start();
+    // sender joe-hard: the bounce fails too -> double bounce to joe@here.example
+    const id = await mta.inject('joe-hard@here.example', ['joe-hard@here.example']);
+    await mta.waitLog(new RegExp(`^bounce msg ${id} qp`));
+    await until(() => mta!.maildir(mta!.joe).length === 1 && mta!.queueEmpty());
+    const dbl = mta.maildir(mta.joe)[0];
+    expect(dbl).toContain('\nTo: joe@here.example\nSubject: failure notice\n\nHi. This is the qmail-send program at here.example.\nI tried to deliver a bounce message to this address, but the bounce bounced!\n\n<joe-hard@here.example>:\nno such list\n\n--- Below this line is the original bounce.\n\nReturn-Path: <>\n');
+    expect(dbl).toMatch(/^Return-Path: <#@\[\]>\nDelivered-To: joe@here.example\n/);
+    expect(mta.log.filter((l) => l.startsWith('bounce msg ')).length).toBe(2);
+    await mta.stop();
+    // doublebounceto fails as well: triple bounce
+    mta.control('doublebounceto', 'joe-hard\n');
+    await mta.start();
+    const id2 = await mta.inject('joe-hard@here.example', ['joe-hard@here.example']);
+    await mta.waitLog(new RegExp(`^bounce msg ${id2} qp`));
+    await mta.waitLog(/^triple bounce: discarding bounce\/\d+$/);
+    await until(() => mta!.queueEmpty());
+  });
+
+  it('defers, saves the retry time at TERM, retries on ALRM; queuelifetime turns a deferral into a bounce', async () => {
+    mta = new Mta();
+    await mta.start();
+    const id = await mta.inject('sender@here.example', ['joe-soft@here.example']);
+    await mta.waitLog(/^delivery \d+: deferral: busy\/$/);
+    const birth = Math.floor(statSync(`${mta.qh}/queue/info/${split(id)}`).mtimeMs / 1000);
+    // ALRM: retried at once
+    mta.proc!.kill('SIGALRM');
+    const n = mta.log.length;
+    await mta.waitLog(new RegExp(`^starting delivery \\d+: msg ${id} to local joe-soft@here.example$`), n);
+    await mta.waitLog(/^delivery \d+: deferral: busy\/$/, n);
+    expect(await mta.stop()).toBe(0);
+    // pqfinish: the next attempt is birth + (sqrt(age) + 10)^2 (LWQ E.1): 100 s for a young message
+    expect(Math.floor(statSync(`${mta.qh}/queue/local/${split(id)}`).mtimeMs / 1000)).toBe(birth + 100);
+    // make the message older than queuelifetime
+    mta.control('queuelifetime', '3600\n');
+    const old = birth - 7200;
+    utimesSync(`${mta.qh}/queue/info/${split(id)}`, old, old);
+    utimesSync(`${mta.qh}/queue/local/${split(id)}`, old, old);
+    await mta.start();
+    await mta.waitLog(new RegExp(`^bounce msg ${id} qp`));
+    await mta.waitLog(/^delivery \d+: failure: busy\/I'm_not_going_to_try_again;_this_message_has_been_in_the_queue_too_long.\/$/);
+    await until(() => mta!.maildir(mta!.alias).length === 1 && mta!.queueEmpty());
+    expect(mta.maildir(mta.alias)[0]).toContain("<joe-soft@here.example>:\nbusy\nI'm not going to try again; this message has been in the queue too long.\n\n");
+  });
+
+  it('HUP rereads locals and virtualdomains; virtual users and domains, percenthack, envnoathost', async () => {
+    mta = new Mta();
+    mta.control('percenthack', 'here.example\n');
+    mta.control('envnoathost', 'here.example\n');
+    await mta.start({ QMAILREMOTE: '/nonexistent/qmail-remote' });
+    mta.control('locals', 'here.example\nother.example\n');
+    mta.control('virtualdomains', 'virt.example:joe\nbob@v2.example:joe-vuser\n.sub.example:joe-sub\n');
+    mta.proc!.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 300));
+    const id = await mta.inject('s@x.example', ['a@other.example', 'info@virt.example', 'bob@v2.example', 'x@deep.sub.example', 'joe', 'joe%here.example@here.example']);
+    await mta.waitLog(new RegExp(`^end msg ${id}$`));
+    const starts = mta.log.filter((l) => l.startsWith(`starting delivery`) && l.includes(` msg ${id} `)).map((l) => l.replace(/^starting delivery \d+: msg \d+ /, ''));
+    expect(starts.sort()).toEqual(
+      ['to local a@other.example', 'to local joe-info@virt.example', 'to local joe-vuser-bob@v2.example', 'to local joe-sub-x@deep.sub.example', 'to local joe@here.example', 'to local joe@here.example'].sort(),
+    );
+  });
+
+  it('runs qmail-remote through qmail-rspawn and reads its r/h/s + K/Z/D reports', async () => {
+    mta = new Mta();
+    mta.stub('qmail-remote', `#!/bin/sh\ncase "$3" in ok@*) printf 'r%s accepted\\0Kthanks\\0' "$1";; no@*) printf 'hNo such user\\0DGiving up\\0';; *) printf 'Zconnection refused\\0';; esac\nexit 0\n`);
+    await mta.start();
+    const id = await mta.inject('s@here.example', ['ok@far.example', 'no@far.example', 'later@far.example']);
+    await mta.waitLog(/^delivery \d+: deferral: connection_refused$/);
+    await mta.waitLog(/^delivery \d+: success: far.example_acceptedthanks$/);
+    await mta.waitLog(/^delivery \d+: failure: No_such_userGiving_up$/);
+    expect(readFileSync(`${mta.qh}/queue/bounce/${id}`, 'latin1')).toBe('<no@far.example>:\nNo such userGiving up\n\n');
+    expect(readFileSync(`${mta.qh}/queue/remote/${split(id)}`, 'latin1')).toBe('Dok@far.example\0Dno@far.example\0Tlater@far.example\0');
+  });
+});
