@@ -120,6 +120,19 @@ s.quit()
     expect(todo(home)).toContain('Fpy@b.test\0Tw@far.test\0');
   });
 
+  it.skipIf(!swaks)('SMTPS: TLS before the greeting (swaks --tlsc)', async () => {
+    const srv = await startServer(ours('tcpserver'), ['-H', '-R', '-l', 'mx.test', '127.0.0.1', '0', ours('qmail-smtpd')], { PATH: '/usr/bin:/bin', QMAILHOME: home, SMTPS: '1' });
+    try {
+      const r = await execa(swaks!, ['--server', `127.0.0.1:${srv.port}`, '--tlsc', '--from', 'smtps@b.test', '--to', 'u@example.com'], { reject: false });
+      expect(r.stdout).toContain('<~  220 mx.test ESMTP');
+      expect(r.stdout).toMatch(/<~ {2}250 ok \d+ qp \d+/);
+      expect(r.exitCode).toBe(0);
+      expect(mess(home).some((m) => /\n  by mx\.test with ESMTPS; /.test(m))).toBe(true);
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it('drops plaintext pipelined after STARTTLS (no command injection)', async () => {
     const out = await talk(ours_.port, 'EHLO x\r\nSTARTTLS\r\nMAIL FROM:<inject@b.test>\r\n');
     expect(out).toMatch(/250 AUTH LOGIN PLAIN\r\n220 ready for tls\r\n$/);

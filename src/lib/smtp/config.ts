@@ -8,7 +8,7 @@
  *   rcpthosts + morercpthosts.cdb, badmailfrom, databytes (default 0;
  *   DATABYTES overrides it: its leading digits, 0 when none);
  *   TCPREMOTEIP, TCPLOCALHOST/TCPLOCALIP, TCPREMOTEHOST (each `unknown` when
- *   unset), TCPREMOTEINFO, RELAYCLIENT.
+ *   unset), TCPREMOTEINFO, RELAYCLIENT, SMTPS (TLS from the start).
  * Beyond the original: servercert.pem (STARTTLS) and checkpassword (its
  * first line, split at blanks: the checkpassword program and its arguments,
  * e.g. `/usr/bin/checkpassword /bin/true`; AUTH) and rcptcheck (recipient
@@ -75,5 +75,6 @@ export function loadConfig(home: string, env: Record<string, string | undefined>
     tlsPem: readOptional(c.path('servercert.pem')),
     checkpassword: c.readline('checkpassword')?.split(/[ \t]+/).filter((w) => w !== ''),
     rcptcheck: c.readline('rcptcheck') !== undefined ? new RcptCheck(home, c) : undefined,
+    smtps: env.SMTPS !== undefined && env.SMTPS !== '',
   };
 }

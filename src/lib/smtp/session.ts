@@ -27,7 +27,9 @@
  * Beyond the original, each only when its control file exists (else the
  * verb is unknown, 502, and not advertised):
  *   STARTTLS   (control/servercert.pem) `220 ready for tls`, handshake
- *              (tls.ts), buffered plaintext dropped, state reset (RFC 3207)
+ *              (tls.ts), buffered plaintext dropped, state reset (RFC 3207);
+ *              with SMTPS set non-empty (notqmail's qmail-smtpd(8)): TLS
+ *              before the greeting (port 465)
  *   AUTH       (control/checkpassword) PLAIN and LOGIN (auth.ts); success
  *              sets RELAYCLIENT (empty unless the environment had one) for
  *              the rest of the session
@@ -95,6 +97,8 @@ export interface SmtpConfig {
   checkpassword?: string[];
   /** control/rcptcheck exists: refuse recipients without a mailbox (not in the original) */
   rcptcheck?: RcptCheck;
+  /** SMTPS non-empty: TLS from the first byte (port 465), with tlsPem */
+  smtps?: boolean;
 }
 
 /** What the queue made of a message: qmail_close()'s text ('' = queued) and the qp to report. */
@@ -175,6 +179,7 @@ export class SmtpSession {
   async run(): Promise<number> {
     let status = 1;
     try {
+      if (this.cfg.smtps) await this.handshake();
       this.out(greet220(this.cfg.greeting));
       for (;;) {
         const line = await this.input.line(MAX_LINE);
@@ -343,21 +348,27 @@ export class SmtpSession {
     if (this.secured) return this.out(R.unimpl);
     this.out('220 ready for tls\r\n');
     await this.output.flush();
+    await this.handshake();
+    this.seenmail = false;
+    this.rcptto = [];
+    this.rcptBytes = 0;
+    this.fakehelo = undefined;
+  }
+
+  /** TLS on the connection (tls.ts); buffered plaintext is dropped; failure ends the session. */
+  private async handshake(): Promise<void> {
+    if (!this.cfg.tlsPem) throw new End(1);
     this.input.close();
     this.output.release();
     let t;
     try {
-      t = await startTls(this.input.stream, this.output.stream, this.cfg.tlsPem!, this.cfg.timeout);
+      t = await startTls(this.input.stream, this.output.stream, this.cfg.tlsPem, this.cfg.timeout);
     } catch {
       throw new End(1);
     }
     this.secured = true;
     this.output = new SmtpOutput(t, this.cfg.timeout);
     this.input = new SmtpInput(t, this.cfg.timeout, () => this.output.flush());
-    this.seenmail = false;
-    this.rcptto = [];
-    this.rcptBytes = 0;
-    this.fakehelo = undefined;
   }
 
   /** One SASL response line: `*` cancels, else strict base64 ('=' is empty). */
