@@ -71,6 +71,15 @@ describe.skipIf(!debian)('multilog against Debian multilog (regular-file stdin)'
     expect((a.files.st as string).length).toBe(1001 - 23); // label shortened to @T
   });
 
+  it('a clean restart continues current and cuts at the same places', async () => {
+    for (const seed of [7, 8]) {
+      const base = tmpdir();
+      await both(base, ['t', 's4500', 'n4', './d'], randomInput(seed));
+      const [a, c] = await both(base, ['t', 's4500', 'n4', './d'], randomInput(seed + 100));
+      expect(a).toEqual(c);
+    }
+  });
+
   it('no arguments: reads and discards; empty input: empty current', async () => {
     const [a, c] = await both(tmpdir(), [], 'x\n');
     expect(a).toEqual(c);
