@@ -79,7 +79,7 @@ export async function main(ctx: Ctx): Promise<number> {
   const cp = cfg.checkpassword;
   const auth: AuthFn | undefined =
     cp && cp.length > 0
-      ? (user, pass) => checkPassword(cp, ctx.env, user, pass, `<${inSession ? newPseudoPid() : process.pid}.${Math.floor(Date.now() / 1000)}@${cfg.greeting.split(' ')[0]}>`)
+      ? (user, pass) => checkPassword(cp, ctx.env, user, pass, `<${inSession ? newPseudoPid() : process.pid}.${Math.floor(Date.now() / 1000)}@${cfg.greeting.split(' ')[0]}>`, cfg.timeout)
       : undefined;
   return new SmtpSession(cfg, ctx.stdin, ctx.stdout, queue, auth).run();
 }

@@ -54,9 +54,10 @@ export function decodePlain(b: Buffer): [string, string] | undefined {
 
 /**
  * Run checkpassword argv with user and password on fd 3; resolves with the
- * verdict (an exec failure is 'temp'). `timestamp` goes third on fd 3.
+ * verdict (an exec failure is 'temp'; so is a program still running after
+ * `timeout` seconds, which is then killed). `timestamp` goes third on fd 3.
  */
-export function checkPassword(argv: string[], env: Record<string, string | undefined>, user: string, pass: string, timestamp: string): Promise<AuthVerdict> {
+export function checkPassword(argv: string[], env: Record<string, string | undefined>, user: string, pass: string, timestamp: string, timeout = 60): Promise<AuthVerdict> {
   return new Promise((resolve) => {
     let child;
     try {
@@ -65,8 +66,15 @@ export function checkPassword(argv: string[], env: Record<string, string | undef
       resolve('temp');
       return;
     }
-    child.on('error', () => resolve('temp'));
-    child.on('close', (code) => resolve(code === 0 ? 'ok' : code === 111 || code === null ? 'temp' : 'bad'));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeout * 1000);
+    child.on('error', () => {
+      clearTimeout(timer);
+      resolve('temp');
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? 'ok' : code === 111 || code === null ? 'temp' : 'bad');
+    });
     const fd3 = child.stdio[3] as Writable | null;
     fd3?.on('error', () => undefined);
     fd3?.end(Buffer.from(`${user}\0${pass}\0${timestamp}\0`, 'latin1'));
