@@ -175,6 +175,21 @@ s.quit()
     expect(q[q.length - 1].intd).toMatch(/\0Fs@sender\.test\0Tu@example\.com\0Tu@mx\.test\0$/);
   });
 
+  it('gives the same replies and message when the session arrives in 1-, 3- and 17-byte pieces', async () => {
+    const session = 'EHLO c\r\nMAIL FROM:<f@b.test>\r\nRCPT TO:<u@example.com>\r\nDATA\r\nSubject: frag\r\n\r\n..x\r\ny\r\n.\r\nNOOP\r\nQUIT\r\n';
+    const results: string[] = [];
+    for (const n of [1, 3, 17]) {
+      const pieces: string[] = [];
+      for (let i = 0; i < session.length; i += n) pieces.push(session.slice(i, i + n));
+      const out = await converse(srv.port, pieces, 1);
+      const q = queued(home);
+      results.push(out.replace(/ok \d+ qp \d+/, 'ok T qp N') + q[q.length - 1].mess.replace(DATE, 'DATE').replace(/qmail \d+/, 'qmail N'));
+    }
+    expect(results[0]).toMatch(/250 ok T qp N\r\n250 ok\r\n221 mx\.test\r\n.*Subject: frag\n\n\.x\ny\n$/s);
+    expect(results[1]).toBe(results[0]);
+    expect(results[2]).toBe(results[0]);
+  });
+
   it('refuses relaying without RELAYCLIENT: 553 and nothing queued', async () => {
     const before = queued(home).length;
     const out = await converse(srv.port, ['HELO x\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@far.test>\r\nDATA\r\n.\r\nQUIT\r\n']);
