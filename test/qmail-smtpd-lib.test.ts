@@ -15,6 +15,7 @@ import { RcptHosts } from '../src/lib/smtp/rcpthosts.ts';
 import { BadMailFrom } from '../src/lib/smtp/badmailfrom.ts';
 import { receivedField } from '../src/lib/smtp/received.ts';
 import { ehlo250 } from '../src/lib/smtp/replies.ts';
+import { decodePlain, saslExchange, unbase64 } from '../src/lib/smtp/auth.ts';
 import { SmtpSession, type SmtpConfig } from '../src/lib/smtp/session.ts';
 import { Control } from '../src/lib/control.ts';
 import { cdbBuild } from '../src/lib/cdb.ts';
@@ -333,5 +334,29 @@ describe('fuzz: mutated sessions replayed in 1-, 3- and 17-byte chunks', () => {
       runs++;
     }
     expect(runs).toBeGreaterThan(10);
+  });
+});
+
+describe('SASL PLAIN / LOGIN decoding', () => {
+  const b64 = (s: string): string => Buffer.from(s, 'latin1').toString('base64');
+  it('decodes PLAIN with and without authzid, refuses malformed input', () => {
+    expect(decodePlain(Buffer.from('\0u\0p'))).toEqual(['u', 'p']);
+    expect(decodePlain(Buffer.from('z\0u\0p'))).toEqual(['u', 'p']);
+    expect(decodePlain(Buffer.from('\0\0p'))).toBeUndefined();
+    expect(decodePlain(Buffer.from('u\0p'))).toBeUndefined();
+    expect(unbase64('abc')).toBeUndefined();
+    expect(unbase64('a b=')).toBeUndefined();
+  });
+  it('runs the exchanges with prompts', async () => {
+    const asked: string[] = [];
+    const answers = [b64('joe'), b64('pw')];
+    const ask = async (p: string): Promise<string> => (asked.push(p), answers.shift()!);
+    expect(await saslExchange('LOGIN', ask)).toEqual({ user: 'joe', pass: 'pw' });
+    expect(asked).toEqual(['334 VXNlcm5hbWU6\r\n', '334 UGFzc3dvcmQ6\r\n']);
+    expect(await saslExchange(`plain ${b64('\0a\0b')}`, ask)).toEqual({ user: 'a', pass: 'b' });
+    expect(await saslExchange('PLAIN', async () => '*')).toEqual({ reply: '501 auth exchange cancelled (#5.0.0)\r\n' });
+    expect(await saslExchange('PLAIN =', ask)).toEqual({ reply: '501 malformed auth input (#5.5.4)\r\n' });
+    expect(await saslExchange('CRAM-MD5', ask)).toEqual({ reply: '504 auth type unimplemented (#5.5.1)\r\n' });
+    expect(await saslExchange('', ask)).toEqual({ reply: '504 auth type unimplemented (#5.5.1)\r\n' });
   });
 });

@@ -34,6 +34,39 @@ export const AUTH_R = {
 /** What the checkpassword program said. */
 export type AuthVerdict = 'ok' | 'bad' | 'temp';
 
+/** A SASL response line: `*` cancels, `=` is empty, else strict base64 (undefined when not). */
+export function decodeResponse(line: string): Buffer | 'cancel' | undefined {
+  if (line === '*') return 'cancel';
+  return line === '=' ? Buffer.alloc(0) : unbase64(line);
+}
+
+/**
+ * The PLAIN or LOGIN exchange of `AUTH mech [initial]` (RFC 4954, 4616):
+ * `ask(prompt)` sends a 334 prompt and resolves with the client's next line.
+ * Resolves with the user and password, or with the reply that ends the
+ * exchange (504 unknown mechanism, 501 malformed or cancelled).
+ */
+export async function saslExchange(arg: string, ask: (prompt: string) => Promise<string>): Promise<{ user: string; pass: string } | { reply: string }> {
+  const [mech, initial] = arg.split(/ +/, 2);
+  const m = (mech ?? '').toLowerCase();
+  if (m === 'plain') {
+    const b = decodeResponse(initial ?? (await ask(AUTH_R.empty)));
+    if (b === 'cancel') return { reply: AUTH_R.cancelled };
+    const up = b && decodePlain(b);
+    return up ? { user: up[0], pass: up[1] } : { reply: AUTH_R.malformed };
+  }
+  if (m === 'login') {
+    const u = initial !== undefined ? unbase64(initial) : decodeResponse(await ask(AUTH_R.username));
+    if (u === 'cancel') return { reply: AUTH_R.cancelled };
+    if (!u || u.length === 0) return { reply: AUTH_R.malformed };
+    const p = decodeResponse(await ask(AUTH_R.password));
+    if (p === 'cancel') return { reply: AUTH_R.cancelled };
+    if (!p) return { reply: AUTH_R.malformed };
+    return { user: u.toString('latin1'), pass: p.toString('latin1') };
+  }
+  return { reply: AUTH_R.mechanism };
+}
+
 /** Strict base64 (RFC 4648, padding required), or undefined. */
 export function unbase64(s: string): Buffer | undefined {
   if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return undefined;

@@ -58,7 +58,7 @@ import { SmtpOutput, WriteFailed } from './output.ts';
 import { asciiLower, RcptHosts } from './rcpthosts.ts';
 import { receivedField } from './received.ts';
 import { R, accepted, ehlo250, greet220, helo250, qqFailure, quit221 } from './replies.ts';
-import { AUTH_R, decodePlain, unbase64, type AuthVerdict } from './auth.ts';
+import { AUTH_R, saslExchange, type AuthVerdict } from './auth.ts';
 import { startTls } from './tls.ts';
 import { NO_MAILBOX, type RcptCheck } from './rcptcheck.ts';
 
@@ -371,42 +371,19 @@ export class SmtpSession {
     this.input = new SmtpInput(t, this.cfg.timeout, () => this.output.flush());
   }
 
-  /** One SASL response line: `*` cancels, else strict base64 ('=' is empty). */
-  private async response(prompt: string): Promise<Buffer | 'cancel' | undefined> {
-    this.out(prompt);
-    await this.output.flush();
-    const line = await this.input.line(MAX_LINE);
-    if (line === null) throw new End(1);
-    const t = line.toString('latin1');
-    if (t === '*') return 'cancel';
-    return t === '=' ? Buffer.alloc(0) : unbase64(t);
-  }
-
   /** AUTH PLAIN / LOGIN (RFC 4954), checked through checkpassword. */
   private async authenticate(arg: string): Promise<void> {
     if (this.authed) return this.out(AUTH_R.already);
     if (this.seenmail) return this.out(AUTH_R.notInMail);
-    const [mech, initial] = arg.split(/ +/, 2);
-    let user: string;
-    let pass: string;
-    const mechanism = asciiLower(mech ?? '');
-    if (mechanism === 'plain') {
-      const b = initial !== undefined ? (initial === '=' ? Buffer.alloc(0) : unbase64(initial)) : await this.response(AUTH_R.empty);
-      if (b === 'cancel') return this.out(AUTH_R.cancelled);
-      const up = b && decodePlain(b);
-      if (!up) return this.out(AUTH_R.malformed);
-      [user, pass] = up;
-    } else if (mechanism === 'login') {
-      const u = initial !== undefined ? unbase64(initial) : await this.response(AUTH_R.username);
-      if (u === 'cancel') return this.out(AUTH_R.cancelled);
-      if (!u || u.length === 0) return this.out(AUTH_R.malformed);
-      const p = await this.response(AUTH_R.password);
-      if (p === 'cancel') return this.out(AUTH_R.cancelled);
-      if (!p) return this.out(AUTH_R.malformed);
-      user = u.toString('latin1');
-      pass = p.toString('latin1');
-    } else return this.out(AUTH_R.mechanism);
-    const v = await this.auth!(user, pass);
+    const r = await saslExchange(arg, async (prompt) => {
+      this.out(prompt);
+      await this.output.flush();
+      const line = await this.input.line(MAX_LINE);
+      if (line === null) throw new End(1);
+      return line.toString('latin1');
+    });
+    if ('reply' in r) return this.out(r.reply);
+    const v = await this.auth!(r.user, r.pass);
     if (v === 'ok') {
       this.authed = true;
       if (this.relayClient === undefined) this.relayClient = '';
