@@ -14,9 +14,15 @@
  * kind of machine, not this run) and the ratio. Each row starts from an
  * empty queue in a tmpdir and checks that every message reached todo/.
  * Nothing leaves 127.0.0.1; no qmail-send runs, so messages stay queued.
+ *
+ * Then memory: our tcpserver with 20 and 60 idle sessions open (each past
+ * its greeting and EHLO), RSS and PSS of the whole tree from /proc, against
+ * ANCHORS.md's 60 idle SMTP sessions: C qmail 86 MB / 8.6 MB, Postfix
+ * 612 MB / 89 MB (whole trees).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,6 +85,53 @@ async function run(bin: string, tag: string, s: number, n: number): Promise<numb
   }
 }
 
+/** RSS and PSS (kB) of pid from /proc. */
+function mem(pid: number): [number, number] {
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] ?? NaN);
+  const pss = Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1'))?.[1] ?? NaN);
+  return [rss, pss];
+}
+
+/** Open n sessions, each answered through EHLO; resolves with the sockets. */
+async function idle(port: number, n: number): Promise<Socket[]> {
+  const one = (): Promise<Socket> =>
+    new Promise((res, rej) => {
+      const s = connect({ host: '127.0.0.1', port });
+      let got = '';
+      s.on('error', rej);
+      s.on('data', (b) => {
+        got += b.toString();
+        if (got.startsWith('220 ') && !got.includes('EHLO-sent')) {
+          got += 'EHLO-sent';
+          s.write('EHLO idle\r\n');
+        } else if (/250 8BITMIME\r\n/.test(got)) res(s);
+      });
+    });
+  const out: Socket[] = [];
+  for (let i = 0; i < n; i++) out.push(await one());
+  return out;
+}
+
+async function memory(): Promise<void> {
+  const home = freshHome('mem');
+  const [child, port] = await start(`${ROOT}/bin/tcpserver`, home);
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const base = mem(child.pid!);
+    console.log(`memory: our tcpserver, no session: RSS ${(base[0] / 1024).toFixed(1)} MB, PSS ${(base[1] / 1024).toFixed(1)} MB`);
+    const socks: Socket[] = [];
+    for (const n of [20, 60]) {
+      socks.push(...(await idle(port, n - socks.length)));
+      await new Promise((r) => setTimeout(r, 300));
+      const m = mem(child.pid!);
+      console.log(`memory: ${n} idle sessions (in-process): RSS ${(m[0] / 1024).toFixed(1)} MB, PSS ${(m[1] / 1024).toFixed(1)} MB` + (n === 60 ? '   (C qmail tree: 86 / 8.6 MB, Postfix: 612 / 89 MB)' : ''));
+    }
+    for (const s of socks) s.destroy();
+  } finally {
+    await stop(child);
+  }
+}
+
 async function main(): Promise<void> {
   if (!existsSync(SOURCE)) {
     console.log(`bench/smtpd: ${SOURCE} not installed (apt-get install postfix, then postfix stop); skipped`);
@@ -95,6 +148,7 @@ async function main(): Promise<void> {
       `${String(s).padStart(4)}  ${ours.toFixed(0).padStart(15)}  ${String(a).padStart(8)}  ${(ours / a).toFixed(2).padStart(5)}   | ${proc.toFixed(1).padStart(42)}  ${(proc / ours).toFixed(3).padStart(13)}`,
     );
   }
+  await memory();
   rmSync(work, { recursive: true, force: true });
 }
 
