@@ -62,6 +62,7 @@ function exitNow(): void {
   }
 }
 
+/** The program: exit 0 at EOF or after TERM; 111 on a start-up failure (see above). */
 export async function main(ctx: Ctx): Promise<number> {
   const sc = parseScript(ctx.argv.slice(1));
   // caught from the start (the C program blocks them during start-up)

@@ -33,14 +33,14 @@ describe.skipIf(!debian)('multilog processors (differential)', () => {
     }
   });
 
-  it('a failing processor: warning, 5-s pause, run again, nothing lost', async () => {
+  it.concurrent('a failing processor: warning, 5-s pause, run again, nothing lost', async ({ expect }) => {
     const flaky = '!if test -e ../failed; then cat; else touch ../failed; exit 1; fi';
     const [a, c] = await both(tmpdir(), ['s4096', flaky, './d'], lines(80));
     expect(a).toEqual(c);
     expect(a.stderr).toBe('multilog: warning: processor failed in ./d, pausing\n');
   });
 
-  it('a processor killed by a signal: "crashed" warning, pause, run again', async () => {
+  it.concurrent('a processor killed by a signal: "crashed" warning, pause, run again', async ({ expect }) => {
     const crashy = '!if test -e ../crashed; then cat; else touch ../crashed; kill -9 $$; fi';
     const [a, c] = await both(tmpdir(), ['s4096', crashy, './d'], lines(80));
     expect(a).toEqual(c);

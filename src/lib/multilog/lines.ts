@@ -34,6 +34,7 @@ export const STAMPLEN = 26;
 const NL = 10;
 const DOTS = Buffer.from('...\n');
 
+/** Line state carried across chunks (a line may span many reads) for one script and its writers. */
 export class LineSplitter {
   private readonly sc: Script;
   private readonly writers: LogWriter[];
@@ -51,6 +52,7 @@ export class LineSplitter {
   private readonly needLine: boolean;
   private stamp: Uint8Array = Buffer.alloc(STAMPLEN);
 
+  /** writers: one per script directory, in script order. */
   constructor(sc: Script, writers: LogWriter[]) {
     this.sc = sc;
     this.writers = writers;

@@ -75,6 +75,7 @@ function unlinkQuiet(path: string): void {
   }
 }
 
+/** A log directory: start() once, then write()/rotate() from LogWriter, close() at the end. */
 export class LogDir implements Sink {
   readonly spec: DirSpec;
   /** absolute path of the directory */
@@ -85,6 +86,7 @@ export class LogDir implements Sink {
   /** size of `current` found at start-up (bytes) */
   startBytes = 0;
 
+  /** spec: from the script; cwd: what relative dirs are resolved against; env: the processor's environment. */
   constructor(spec: DirSpec, cwd: string, env: Record<string, string | undefined>) {
     this.spec = spec;
     this.abs = resolve(cwd, spec.path);

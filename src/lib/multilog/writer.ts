@@ -33,6 +33,11 @@ export interface Sink {
   rotate(): void;
 }
 
+/**
+ * The C program's view of one directory (buffer fill, size of `current`)
+ * plus the bytes we have not yet written. Use: append() then put()/putBytes()
+ * per line, flush() at each 1024-byte read, sync() before each real read.
+ */
 export class LogWriter {
   private readonly sink: Sink;
   private readonly size: number;
