@@ -7,8 +7,8 @@
  * and kill -9 of qmail-send at random moments with nothing lost.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { readFileSync, statSync, utimesSync } from 'node:fs';
-import { Mta } from './send-helpers.ts';
+import { chownSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { Mta, RUN_GID, RUN_UID } from './send-helpers.ts';
 import { until } from './helpers.ts';
 
 let mta: Mta | undefined;
@@ -208,5 +208,27 @@ describe('qmail-send', () => {
     await mta.start();
     await until(() => mta!.queueFiles('mess').length === 0 && mta!.queueFiles('intd').length === 0);
     expect(mta.maildir(mta.joe).length).toBe(0);
+  });
+
+  it('TERM lets a delivery in progress finish, then exits 0; a logger gets the log on its stdin', async () => {
+    mta = new Mta();
+    writeFileSync(`${mta.joe}/.qmail-slow`, '|sleep 1; echo slow done; exit 0\n');
+    chownSync(`${mta.joe}/.qmail-slow`, RUN_UID, RUN_GID);
+    await mta.start({}, ['sed', '-u', 's/^/LOG /']);
+    expect(mta.log[0]).toBe('LOG status: local 0/10 remote 0/20');
+    const id = await mta.inject('s@x.example', ['joe-slow@here.example']);
+    await mta.waitLog(new RegExp(`^LOG starting delivery 1: msg ${id} to local joe-slow@here.example$`));
+    mta.proc!.kill('SIGTERM');
+    const code = (await mta.proc!).exitCode;
+    mta.proc = undefined;
+    expect(code).toBe(0);
+    await until(() => mta!.log.includes('LOG status: exiting'));
+    const tail = mta.log.slice(-3);
+    expect(tail).toEqual(['LOG delivery 1: success: slow_done/did_0+0+1/', 'LOG status: local 0/10 remote 0/20 exitasap', 'LOG status: exiting']);
+    expect(mta.maildir(mta.joe).length).toBe(0);
+    // the message was done: restart finishes its bookkeeping without delivering again
+    await mta.start();
+    await until(() => mta!.queueEmpty());
+    expect(mta.log.some((l) => l.startsWith('starting delivery'))).toBe(false);
   });
 });

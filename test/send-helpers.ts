@@ -79,12 +79,12 @@ export class Mta {
   }
 
   /** qmail-newu, then qmail-start ./Maildir/ as the delivering user; resolves after the first status line. */
-  async start(env: Record<string, string> = {}): Promise<void> {
+  async start(env: Record<string, string> = {}, logger: string[] = []): Promise<void> {
     await execa(ours('qmail-newu'), [], { env: { QMAILHOME: this.qh } });
     chownR(`${this.qh}/users`);
     this.log = [];
     this.partial = '';
-    this.proc = execa(ours('qmail-start'), ['./Maildir/'], {
+    this.proc = execa(ours('qmail-start'), ['./Maildir/', ...logger], {
       env: { PATH: `${this.stubs}:${process.env.PATH}`, QMAILHOME: this.qh, ...env },
       extendEnv: false,
       uid: isRoot ? RUN_UID : undefined,
@@ -99,7 +99,7 @@ export class Mta {
       this.partial = lines.pop()!;
       this.log.push(...lines);
     });
-    await this.waitLog(/^status: local 0\/\d+ remote 0\/\d+$/);
+    await this.waitLog(/status: local 0\/\d+ remote 0\/\d+$/);
   }
 
   /** Wait for a log line matching re (after index from); returns its index. */

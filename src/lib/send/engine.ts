@@ -25,7 +25,7 @@
  * back at start by pqadd) and `status: exiting` ends the log. ALRM: every
  * queued message is due now (pqrun). HUP: reread locals and virtualdomains.
  */
-import { closeSync, constants, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync, appendFileSync, readdirSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync, appendFileSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { errCode } from '../errstr.ts';
@@ -343,7 +343,7 @@ export class Engine {
       return undefined;
     }
     try {
-      const st = statSync(`/proc/self/fd/${fd}`);
+      const st = fstatSync(fd);
       const b = readFileSync(fd);
       const z = b.indexOf(0);
       if (z < 0 || b[0] !== 0x46) return undefined;
