@@ -7,7 +7,8 @@
  * (library and real process).
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { encodeCommand, ReportParser } from '../src/lib/spawn/protocol.ts';
 import { execa } from 'execa';
 import { makeMaps, rewrite, stripVdomPrepend } from '../src/lib/send/rewrite.ts';
 import { isqrt, nextRetry } from '../src/lib/send/retry.ts';
@@ -133,6 +134,31 @@ describe('qmail-rspawn report()', () => {
     expect(r(111, 'x')).toBe('ZUnable to run qmail-remote.\n');
     expect(r(100, 'x')).toBe('DUnable to run qmail-remote.\n');
     expect(r(0, '')).toBe('Zqmail-remote produced no output.\n');
+  });
+});
+
+describe('qmail-rspawn as a program', () => {
+  it('greets with 120, runs $QMAILREMOTE host sender recip on the message, reports; clears lock/tcpto', async () => {
+    const d = tmpdir('qmr-');
+    const qh = `${d}/qh`;
+    queueCreate(qh, 3, { ids: { users: {} as never, groups: {} as never } });
+    writeFileSync(`${qh}/queue/mess/1/4`, 'Subject: s\n\nbody\n');
+    writeFileSync(`${qh}/queue/lock/tcpto`, Buffer.alloc(1024, 7));
+    writeFileSync(`${d}/remote`, '#!/bin/sh\nprintf "r%s %s %s %s\\0K\\0" "$1" "$2" "$3" "$(wc -c)"\n', { mode: 0o755 });
+    const input = Buffer.concat([
+      encodeCommand({ delnum: 0, messid: '1/4', sender: 's@a.example', recipient: 'r@b.example' }),
+      encodeCommand({ delnum: 1, messid: '1/99', sender: '', recipient: 'r@b.example' }),
+      encodeCommand({ delnum: 2, messid: '1/4', sender: '', recipient: 'nohost' }),
+    ]);
+    const r = await execa(ours('qmail-rspawn'), [], { input, env: { QMAILHOME: qh, QMAILREMOTE: `${d}/remote`, PATH: process.env.PATH }, encoding: 'buffer', reject: false });
+    const out = r.stdout as unknown as Buffer;
+    expect(r.exitCode).toBe(0);
+    expect(out[0]).toBe(120);
+    const reps = new Map(new ReportParser().push(out.subarray(1)).map((x) => [x.delnum, x.status + x.text]));
+    expect(reps.get(0)).toBe('Kb.example s@a.example r@b.example 17');
+    expect(reps.get(1)).toBe('Zqmail-spawn unable to open message. (#4.3.0)\n');
+    expect(reps.get(2)).toBe('DSorry, address must include host name. (#5.1.3)\n');
+    expect(readFileSync(`${qh}/queue/lock/tcpto`).equals(Buffer.alloc(1024))).toBe(true);
   });
 });
 

@@ -16,12 +16,15 @@
  * QMAILHOME/bin/qmail-remote when that exists, else `qmail-remote` from
  * PATH. Its output and exit code become the report (rspawn/report.ts).
  *
+ * At start it clears qmail-remote's TCP timeout table, QMAILHOME/queue/lock/tcpto
+ * (1024 zero bytes; tcpto_clean, errors ignored), as the original does.
+ *
  * Environment: QMAILHOME, QMAILREMOTE, PATH; the rest is passed on.
  * Exit: 111 when QMAILHOME/queue/mess is missing; 0 after fd 0's EOF once
  * every delivery has been reported.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, constants, existsSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, statSync, writeSync } from 'node:fs';
 import type { Ctx } from '../lib/program.ts';
 import { qmailHome } from '../lib/qmailhome.ts';
 import { AUTO_SPAWN, checkCommand, CommandParser, encodeGreeting, encodeReport, type Command } from '../lib/spawn/protocol.ts';
@@ -32,6 +35,20 @@ export function remoteProgram(env: Record<string, string | undefined>, home: str
   if (env.QMAILREMOTE) return env.QMAILREMOTE;
   const own = `${home}/bin/qmail-remote`;
   return existsSync(own) ? own : 'qmail-remote';
+}
+
+/** tcpto_clean(): overwrite the tcpto table with 1024 zero bytes; a missing or unwritable file is ignored. */
+export function tcptoClean(path: string): void {
+  try {
+    const fd = openSync(path, constants.O_WRONLY);
+    try {
+      writeSync(fd, Buffer.alloc(1024), 0, 1024, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* if it fails, bummer */
+  }
 }
 
 /** One delivery: command -> report text with status letter first. */
@@ -98,6 +115,7 @@ export async function main(ctx: Ctx): Promise<number> {
   } catch {
     return 111;
   }
+  tcptoClean(`${home}/queue/lock/tcpto`);
   const prog = remoteProgram(ctx.env, home);
   let writing = true;
   const out = ctx.stdout;
