@@ -363,6 +363,21 @@ describe('qmail-smtpd controls and environment (in-process)', () => {
   });
 });
 
+describe('qmail-smtpd after rblsmtpd, the LWQ chain', () => {
+  it('runs in-process behind rblsmtpd under our tcpserver (RBLSMTPD empty: accepted)', async () => {
+    const home = makeHome();
+    const srv = await startServer(ours('tcpserver'), ['-v', '-H', '-R', '-l', 'mx.test', '127.0.0.1', '0', ours('rblsmtpd'), ours('qmail-smtpd')], { PATH: '/usr/bin:/bin', QMAILHOME: home, RBLSMTPD: '' });
+    try {
+      const out = await converse(srv.port, ['MAIL FROM:<>\r\nRCPT TO:<u@example.com>\r\nDATA\r\n.\r\nQUIT\r\n']);
+      expect(out).toMatch(/^220 mx\.test ESMTP\r\n250 ok\r\n250 ok\r\n354 go ahead\r\n250 ok \d+ qp \d+\r\n221 mx\.test\r\n$/);
+      expect(queued(home).length).toBe(1);
+      expect(srv.log()).toMatch(/tcpserver: pid 4\d{6,} from 127\.0\.0\.1/);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
 describe.skipIf(!debianTcpserver)("qmail-smtpd as a real process under Debian's tcpserver", () => {
   it('holds the same conversation and queues the same files', async () => {
     const home = makeHome();
