@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { ours, theirs, until } from './helpers.ts';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { ours, theirs, tmpdir, until } from './helpers.ts';
 import { dnsServer, normLog, startServer, talk, type DnsServer } from './tcphelpers.ts';
 
 const debian = theirs('rblsmtpd');
@@ -75,6 +76,21 @@ describe.skipIf(!debian)('rblsmtpd, differential', () => {
     const a = await run(ours('rblsmtpd'), ['-t0', '-r', 'bl.test', 'echo'], env);
     expect(a).toEqual(await run(debian!, ['-t0', '-r', 'bl.test', 'echo'], env));
     expect(a[1]).toBe(`451 ${'x'.repeat(200)}\r\n`);
+  });
+
+  it.skipIf(!existsSync(ours('qmail-smtpd')))('chains in-process into our qmail-smtpd: one pseudo-pid, no new process', async () => {
+    const q = tmpdir();
+    mkdirSync(`${q}/control`);
+    writeFileSync(`${q}/control/me`, 'test.example\n');
+    const env = { PATH: `${ours('rblsmtpd').replace(/\/rblsmtpd$/, '')}:/usr/bin:/bin`, QMAILHOME: q, RBLSMTPD: '' };
+    const srv = await startServer(ours('tcpserver'), ['-v', '-R', '-H', '-l0', '127.0.0.1', '0', 'rblsmtpd', 'qmail-smtpd'], env);
+    try {
+      expect(await talk(srv.port, 'HELO x\r\nQUIT\r\n')).toBe('220 test.example ESMTP\r\n250 test.example\r\n221 test.example\r\n');
+      await until(() => /end \d+ status 0/.test(srv.log()));
+      expect(Number(/tcpserver: end (\d+) /.exec(srv.log())![1])).toBeGreaterThan(4194304);
+    } finally {
+      await srv.stop();
+    }
   });
 
   it('hangs up on a silent client after -t seconds, in-process under our tcpserver', async () => {
