@@ -64,6 +64,43 @@ describe('addrparse', () => {
   });
 });
 
+/** A plain per-byte model of blast() (the oracle for the machine's table and fast path). */
+function reference(input: Buffer, databytes: number): { out: string; status: string; tooBig: boolean } {
+  let state = 1;
+  let over = databytes > 0 ? databytes + 1 : 0;
+  let bad = false;
+  const out: number[] = [];
+  const put = (c: number): void => {
+    if (over > 0 && --over === 0) bad = true;
+    if (!bad) out.push(c);
+  };
+  for (const ch of input) {
+    let emit = true;
+    if (state === 0) {
+      if (ch === 10) return { out: Buffer.from(out).toString('latin1'), status: 'stray', tooBig: bad };
+      if (ch === 13) (state = 4), (emit = false);
+    } else if (state === 1) {
+      if (ch === 10) return { out: Buffer.from(out).toString('latin1'), status: 'stray', tooBig: bad };
+      if (ch === 46) (state = 2), (emit = false);
+      else if (ch === 13) (state = 4), (emit = false);
+      else state = 0;
+    } else if (state === 2) {
+      if (ch === 10) return { out: Buffer.from(out).toString('latin1'), status: 'stray', tooBig: bad };
+      if (ch === 13) (state = 3), (emit = false);
+      else state = 0;
+    } else if (state === 3) {
+      if (ch === 10) return { out: Buffer.from(out).toString('latin1'), status: 'end', tooBig: bad };
+      put(46);
+      put(13);
+      if (ch === 13) (state = 4), (emit = false);
+      else state = 0;
+    } else if (ch === 10) state = 1;
+    else if (ch !== 13) (put(13), (state = 0));
+    if (emit) put(ch);
+  }
+  return { out: Buffer.from(out).toString('latin1'), status: 'more', tooBig: bad };
+}
+
 /** Run bytes through a DataMachine in chunks of n. */
 function blast(input: string | Buffer, n = 1 << 20, databytes = 0): { out: string; status: string; used: number; hops: number; tooBig: boolean } {
   const m = new DataMachine(databytes);
@@ -111,6 +148,23 @@ describe('DATA state machine', () => {
     const head = 'Received: x\r\nRECEIVED: y\r\nreCeived\r\nDelivered-To: a\r\ndelivered\r\nReceive: no\r\n X-Received: no\r\n';
     expect(blast(`${head}\r\nReceived: body\r\n.\r\n`).hops).toBe(5);
     expect(blast(`${head}\r\nReceived: body\r\n.\r\n`, 1).hops).toBe(5);
+  });
+
+  it('gives the same output, hops and size limit whatever the chunking (random messages)', () => {
+    let x = 99;
+    const rnd = (): number => ((x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    const alphabet = ['a', 'b', 'longer text', '\r\n', '\r', '.', '\r\n.', '\r\n\r\n', 'Received: x', 'DELIVERED', '\xff', ' ', '\n'];
+    for (let k = 0; k < 2000; k++) {
+      let m = '';
+      const len = Math.floor(rnd() * 60);
+      for (let i = 0; i < len; i++) m += alphabet[Math.floor(rnd() * alphabet.length)];
+      m += '\r\n.\r\n';
+      const limit = rnd() < 0.5 ? 0 : 1 + Math.floor(rnd() * 40);
+      const whole = blast(m, 1 << 20, limit);
+      const ref = reference(Buffer.from(m, 'latin1'), limit);
+      expect({ out: whole.out, status: whole.status, tooBig: whole.tooBig }, JSON.stringify([m, limit])).toEqual(ref);
+      for (const n of [1, 2, 3, 7, 17]) expect(blast(m, n, limit), JSON.stringify([m, n, limit])).toEqual(whole);
+    }
   });
 
   it('stops storing past databytes but reads to the end', () => {

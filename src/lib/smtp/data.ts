@@ -109,6 +109,22 @@ export class DataMachine {
       if (!this.tooBig) out[o++] = b;
     };
     for (; i < chunk.length; i++) {
+      if (this.state === 0 && !this.inHeader) {
+        // fast path: the rest of a body line up to its CR or LF is stored as is
+        const cr = chunk.indexOf(0x0d, i);
+        const lf = chunk.indexOf(0x0a, i);
+        const j = cr < 0 ? (lf < 0 ? chunk.length : lf) : lf < 0 ? cr : Math.min(cr, lf);
+        const run = j - i;
+        if (run > 0 && (this.toOverflow === 0 || this.toOverflow > run + 1)) {
+          if (this.toOverflow > 0) this.toOverflow -= run;
+          if (!this.tooBig) {
+            out.set(chunk.subarray(i, j), o);
+            o += run;
+          }
+          i = j;
+          if (i === chunk.length) break;
+        }
+      }
       const ch = chunk[i];
       if (this.inHeader) this.header(ch);
       const step = TABLE[this.state][classOf(ch)];
