@@ -110,6 +110,13 @@ describe.skipIf(!debian)('tcpserver, differential', () => {
     const [[om, oml], [tm, tml]] = await both(['-v', '-R', '-H', '-l0', '-x', missing, '127.0.0.1', '0', 'echo', 'hi'], env);
     expect([om, oml]).toEqual([tm, tml]);
     expect(oml).toContain('unable to read');
+    writeFileSync(`${d}/short.cdb`, Buffer.alloc(100, 7));
+    writeFileSync(`${d}/empty.cdb`, '');
+    for (const bad of ['short', 'empty']) {
+      const [[ob, obl], [tb, tbl]] = await both(['-v', '-R', '-H', '-l0', '-x', `${d}/${bad}.cdb`, '127.0.0.1', '0', 'echo', 'hi'], env);
+      expect([ob, obl.split(d).join('D')]).toEqual([tb, tbl.split(d).join('D')]);
+      expect(obl).toMatch(/unable to read .*: (protocol error|invalid argument)/);
+    }
     const [[ox], [tx]] = await both(['-v', '-X', '-R', '-H', '-l0', '-x', missing, '127.0.0.1', '0', 'echo', 'hi'], env);
     expect([ox, tx]).toEqual(['hi\n', 'hi\n']);
   });
