@@ -1,0 +1,190 @@
+/**
+ * Helpers for the qmail-remote and QMTP tests: a scripted SMTP sink on a
+ * 127.x address (records commands and the raw DATA bytes as they arrived,
+ * dot-stuffing included) and a DNS server with MX records on 127.x:53
+ * (dns-packet), for DNSCACHEIP.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { createSocket } from 'node:dgram';
+import dnsPacket from 'dns-packet';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { queueCreate } from '../src/lib/queue/create.ts';
+import { tmpdir } from './helpers.ts';
+
+/** Replies of a sink; a function gets the command's argument. */
+export interface SinkScript {
+  greeting?: string;
+  helo?: string;
+  ehlo?: string;
+  mail?: string;
+  rcpt?: string | ((arg: string) => string);
+  data?: string;
+  /** reply after the final dot */
+  end?: string;
+  /** close the connection after this many bytes of DATA */
+  dropInData?: number;
+  /** accept but never answer (greeting) */
+  silent?: boolean;
+}
+
+export interface Sink {
+  ip: string;
+  port: number;
+  /** every command line received (CRLF stripped), all connections */
+  commands: string[];
+  /** raw DATA bytes of each message, up to and including the final `.\r\n` */
+  messages: Buffer[];
+  connections: number;
+  close(): Promise<void>;
+}
+
+/** A random 127.x address (not 127.0.0.1, which ipme counts as this host's). */
+export function loopback(): string {
+  return `127.${10 + Math.floor(Math.random() * 200)}.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+}
+
+/** Start a scripted SMTP sink on ip:port (port 0 = any). */
+export function smtpSink(script: SinkScript = {}, ip = loopback(), port = 0): Promise<Sink> {
+  const commands: string[] = [];
+  const messages: Buffer[] = [];
+  const socks = new Set<Socket>();
+  const sink: Sink = { ip, port, commands, messages, connections: 0, close: async () => undefined };
+  const srv: Server = createServer((s) => {
+    sink.connections++;
+    socks.add(s);
+    s.on('close', () => socks.delete(s));
+    s.on('error', () => undefined);
+    if (script.silent) return;
+    s.write(`${script.greeting ?? '220 sink ESMTP'}\r\n`);
+    let buf = Buffer.alloc(0);
+    let inData = false;
+    let dataBytes = 0;
+    s.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      for (;;) {
+        if (inData) {
+          if (script.dropInData !== undefined && dataBytes + buf.length >= script.dropInData) {
+            s.destroy();
+            return;
+          }
+          const end = buf.indexOf('\r\n.\r\n');
+          const atStart = dataBytes === 0 && buf.subarray(0, 3).toString() === '.\r\n';
+          if (!atStart && end < 0) return;
+          const n = atStart ? 3 : end + 5;
+          messages.push(Buffer.from(buf.subarray(0, n)));
+          buf = buf.subarray(n);
+          inData = false;
+          dataBytes = 0;
+          s.write(`${script.end ?? '250 ok queued'}\r\n`);
+          continue;
+        }
+        const nl = buf.indexOf('\n');
+        if (nl < 0) return;
+        const line = buf.subarray(0, nl).toString('latin1').replace(/\r$/, '');
+        buf = buf.subarray(nl + 1);
+        commands.push(line);
+        const verb = line.split(' ')[0].toUpperCase();
+        const arg = line.slice(line.indexOf(':') + 1);
+        let reply: string;
+        switch (verb) {
+          case 'HELO':
+            reply = script.helo ?? '250 sink';
+            break;
+          case 'EHLO':
+            reply = script.ehlo ?? '250-sink\r\n250 8BITMIME';
+            break;
+          case 'MAIL':
+            reply = script.mail ?? '250 ok';
+            break;
+          case 'RCPT':
+            reply = typeof script.rcpt === 'function' ? script.rcpt(arg) : (script.rcpt ?? '250 ok');
+            break;
+          case 'DATA':
+            reply = script.data ?? '354 go ahead';
+            if (reply.startsWith('354')) inData = true;
+            break;
+          case 'QUIT':
+            s.end('221 bye\r\n');
+            return;
+          default:
+            reply = '502 unimplemented';
+        }
+        s.write(`${reply}\r\n`);
+      }
+    });
+  });
+  return new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, ip, () => {
+      sink.port = (srv.address() as { port: number }).port;
+      sink.close = () =>
+        new Promise<void>((r) => {
+          for (const s of socks) s.destroy();
+          srv.close(() => r());
+        });
+      resolve(sink);
+    });
+  });
+}
+
+export interface MxZone {
+  mx?: Record<string, Array<[number, string]>>;
+  a?: Record<string, string[]>;
+  /** names answered with SERVFAIL */
+  fail?: string[];
+}
+
+/** A DNS server on ip:53 answering MX and A from zone (NXDOMAIN otherwise). */
+export function mxDns(zone: MxZone, ip = `127.53.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`): Promise<{ ip: string; queries: string[]; close(): Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket('udp4');
+    const queries: string[] = [];
+    sock.on('message', (msg, rinfo) => {
+      let q;
+      try {
+        q = dnsPacket.decode(msg);
+      } catch {
+        return;
+      }
+      const question = q.questions?.[0];
+      if (!question) return;
+      const name = question.name.toLowerCase();
+      queries.push(`${question.type} ${name}`);
+      const answers: dnsPacket.Answer[] = [];
+      let rcode = 3;
+      if (zone.fail?.includes(name)) rcode = 2;
+      else {
+        if (question.type === 'MX') for (const [p, x] of zone.mx?.[name] ?? []) answers.push({ type: 'MX', name: question.name, ttl: 60, class: 'IN', data: { preference: p, exchange: x } });
+        if (question.type === 'A') for (const d of zone.a?.[name] ?? []) answers.push({ type: 'A', name: question.name, ttl: 60, class: 'IN', data: d });
+        if (answers.length > 0 || (zone.mx && name in zone.mx) || (zone.a && name in zone.a)) rcode = 0;
+      }
+      const reply = dnsPacket.encode({
+        type: 'response',
+        id: q.id,
+        flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | rcode,
+        questions: q.questions,
+        answers,
+      });
+      sock.send(reply, rinfo.port, rinfo.address);
+    });
+    sock.once('error', reject);
+    sock.bind(53, ip, () => resolve({ ip, queries, close: () => new Promise((r) => sock.close(() => r())) }));
+  });
+}
+
+/** A qmail home in a tmpdir with a queue (lock/tcpto zeroed) and control files. */
+export function makeHome(control: Record<string, string> = {}): string {
+  const home = tmpdir('qmr-');
+  queueCreate(home);
+  mkdirSync(`${home}/control`, { recursive: true });
+  for (const [k, v] of Object.entries({ me: 'here.example', ...control })) writeFileSync(`${home}/control/${k}`, v);
+  return home;
+}
+
+/** Split qmail-remote's output into its NUL-terminated reports. */
+export function reports(out: Buffer | string): string[] {
+  const s = typeof out === 'string' ? out : out.toString('latin1');
+  const parts = s.split('\0');
+  if (parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}
