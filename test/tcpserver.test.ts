@@ -215,6 +215,23 @@ describe('tcpserver', () => {
     }
   });
 
+  it('reads the rules cdb afresh for every connection (tcprules while serving)', async () => {
+    const d = tmpdir();
+    const rules = (text: string) => execa(ours('tcprules'), [`${d}/r.cdb`, `${d}/r.tmp`], { input: text });
+    await rules('127.0.0.1:allow,V="one"\n');
+    const srv = await startServer(ours('tcpserver'), ['-v', '-RHl0', '-x', `${d}/r.cdb`, '127.0.0.1', '0', 'sh', '-c', 'echo $V'], { PATH: '/usr/bin:/bin' });
+    try {
+      expect(await talk(srv.port)).toBe('one\n');
+      await rules('127.0.0.1:allow,V="two"\n');
+      expect(await talk(srv.port)).toBe('two\n');
+      await rules('127.:deny\n');
+      expect(await talk(srv.port)).toBe('');
+      await until(() => srv.log().includes('tcpserver: deny'));
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it('survives a flood beyond -c: every client is served, never more than the limit at once', async () => {
     const srv = await startServer(ours('tcpserver'), ['-v', '-c', '2', '-b', '50', '-R', '-H', '-l0', '127.0.0.1', '0', 'echo', 'hi'], { PATH: '/usr/bin:/bin' });
     try {
