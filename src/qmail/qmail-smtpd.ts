@@ -53,9 +53,10 @@ export async function main(ctx: Ctx): Promise<number> {
     return 1;
   }
   const inSession = sessionOf(ctx) !== undefined;
+  let writable: boolean | undefined;
   const queue: QueueFn = async (message, envelope) => {
     const qq = ctx.env.QMAILQUEUE;
-    if (!qq && canWriteQueue(home)) {
+    if (!qq && (writable ??= canWriteQueue(home))) {
       // streamed into the queue files as the client sends (client.ts's in-process route)
       const pid = inSession ? newPseudoPid() : process.pid;
       const r = await queueInject({ home, pid, invoker: 'network' }, message, envelope);
