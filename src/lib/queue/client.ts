@@ -19,7 +19,8 @@
  * or a qmail-inject diagnostic.
  */
 import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import type { ByteSource } from './source.ts';
 import { accessSync, closeSync, constants, write } from 'node:fs';
 import { sys } from '../native.ts';
 import { binPath } from '../root.ts';
@@ -50,13 +51,30 @@ export function canWriteQueue(home: string): boolean {
   }
 }
 
+/** Resolves when a writable drains or closes. */
+function drained(s: Writable): Promise<void> {
+  return new Promise((res) => {
+    const done = (): void => {
+      s.off('drain', done);
+      s.off('close', done);
+      res();
+    };
+    s.on('drain', done);
+    s.on('close', done);
+  });
+}
+
 const writeAsync = (fd: number, b: Buffer): Promise<number> => new Promise((res, rej) => write(fd, b, (e, n) => (e ? rej(e) : res(n))));
 
 /**
  * Run a qmail-queue-compatible program: message on fd 0, envelope on fd 1,
  * fd 6 read for an error text. `env` is the child's whole environment.
+ * The message may be bytes in memory or a ByteSource pumped into fd 0 as it
+ * comes (qmail-smtpd streaming DATA); when the source fails (rejects) the
+ * message pipe is closed and the envelope pipe closed without an envelope,
+ * so qmail-queue queues nothing (qmail_fail's effect).
  */
-export async function runQueueProgram(prog: string, env: Record<string, string | undefined>, message: Uint8Array, envelope: Uint8Array): Promise<QueueReply> {
+export async function runQueueProgram(prog: string, env: Record<string, string | undefined>, message: Uint8Array | ByteSource, envelope: Uint8Array): Promise<QueueReply> {
   const [r, w] = sys.pipe();
   let child;
   try {
@@ -78,24 +96,41 @@ export async function runQueueProgram(prog: string, env: Record<string, string |
   const fd6 = (child.stdio as unknown as Array<Readable | null>)[6];
   fd6?.on('data', (d: Buffer) => (custom += d.toString('latin1')));
   fd6?.on('error', () => undefined);
-  child.stdin!.on('error', () => undefined);
+  const stdin = child.stdin!;
+  stdin.on('error', () => undefined);
   const exited = new Promise<[number | null, NodeJS.Signals | null, boolean]>((res) => {
     child.on('error', () => res([120, null, true]));
     child.on('close', (code, sig) => res([code, sig, false]));
   });
+  const sendEnvelope = async (): Promise<void> => {
+    try {
+      let b = Buffer.from(envelope);
+      while (b.length > 0) b = b.subarray(await writeAsync(w, b));
+    } catch {
+      /* the child died early: its exit code tells */
+    } finally {
+      closeW();
+    }
+  };
   // qmail_open's order: the whole message, then the envelope.
-  child.stdin!.end(message, () => {
+  if (message instanceof Uint8Array) stdin.end(message, () => void sendEnvelope());
+  else {
     void (async () => {
+      const buf = Buffer.allocUnsafe(65536);
+      let ok = true;
       try {
-        let b = Buffer.from(envelope);
-        while (b.length > 0) b = b.subarray(await writeAsync(w, b));
+        for (;;) {
+          const n = await message.read(buf);
+          if (n === 0) break;
+          if (!stdin.write(Buffer.from(buf.subarray(0, n)))) await drained(stdin);
+        }
       } catch {
-        /* the child died early: its exit code tells */
-      } finally {
-        closeW();
+        ok = false;
       }
+      stdin.end(() => (ok ? void sendEnvelope() : closeW()));
+      if (!ok || stdin.destroyed) closeW();
     })();
-  });
+  }
   const [code, sig, execFailed] = await exited;
   if (execFailed) {
     closeW();
