@@ -328,6 +328,31 @@ describe('qmail-smtpd controls and environment (in-process)', () => {
     }
   });
 
+  it('streams into bin/qmail-queue as a program ($QMAILQUEUE); a cut or oversized message leaves nothing', async () => {
+    const home = makeHome({ databytes: '100000\n' });
+    const srv = await server(ours('tcpserver'), home, { env: { QMAILQUEUE: ours('qmail-queue') } });
+    try {
+      const body = 'line of text\r\n'.repeat(5000);
+      const out = await converse(srv.port, ['MAIL FROM:<p@b.test>\r\nRCPT TO:<u@example.com>\r\nDATA\r\n', body, '.\r\nQUIT\r\n']);
+      expect(out).toMatch(/354 go ahead\r\n250 ok \d+ qp \d+\r\n221 mx\.test\r\n$/);
+      const qp = /qp (\d+)/.exec(out)![1];
+      let q = queued(home);
+      expect(q.length).toBe(1);
+      expect(q[0].intd).toBe(`u0\0p${qp}\0Fp@b.test\0Tu@example.com\0`);
+      expect(q[0].mess.replace(DATE, 'DATE')).toBe(`Received: (qmail ${qp} invoked by uid 0); DATE\nReceived: from unknown (127.0.0.1)\n  by mx.test with SMTP; DATE\n${'line of text\n'.repeat(5000)}`);
+      // cut in DATA
+      await converse(srv.port, ['MAIL FROM:<p@b.test>\r\nRCPT TO:<u@example.com>\r\nDATA\r\n', body.slice(0, 30000)]);
+      // over databytes
+      const big = await converse(srv.port, ['MAIL FROM:<p@b.test>\r\nRCPT TO:<u@example.com>\r\nDATA\r\n', body.repeat(3), '.\r\nQUIT\r\n']);
+      expect(big).toContain('354 go ahead\r\n552 sorry, that message size exceeds my databytes limit (#5.3.4)\r\n');
+      await until(() => inProgress(home) === 2);
+      q = queued(home);
+      expect(q.length).toBe(1);
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it('maps qmail-queue exit codes from $QMAILQUEUE to 554/451 as qmail_close()', async () => {
     const home = makeHome();
     const dir = tmpdir('smtpd-qq-');

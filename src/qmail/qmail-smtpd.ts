@@ -8,10 +8,10 @@
  * /var/qmail; src/lib/smtp/config.ts) and TCP* / RELAYCLIENT / DATABYTES
  * from the environment; the conversation is src/lib/smtp/session.ts.
  * Messages go to the queue as src/lib/queue/client.ts routes them: written
- * in-process when $QMAILQUEUE is unset and this process may write the queue
- * (streamed from the start of DATA, as the original pipes into
- * qmail-queue), else $QMAILQUEUE or bin/qmail-queue run as a program and
- * given the whole message; the reply's `qp` is the queueing process's pid
+ * in-process when $QMAILQUEUE is unset and this process may write the queue,
+ * else $QMAILQUEUE or bin/qmail-queue run as a program started at DATA;
+ * either way the message streams from the start of DATA, as the original
+ * pipes into qmail-queue. The reply's `qp` is the queueing process's pid
  * (in-process: a fresh pseudo-pid under tcpserver, else our pid; it is also
  * the pid in qmail-queue's Received line and intd's `p`).
  *
@@ -62,14 +62,8 @@ export async function main(ctx: Ctx): Promise<number> {
       const r = await queueInject({ home, pid, invoker: 'network' }, message, envelope);
       return { reply: qqReply(r.code), qp: pid };
     }
-    // a program: $QMAILQUEUE or bin/qmail-queue, given the whole message
-    let bytes: Buffer;
-    try {
-      bytes = await message.collect();
-    } catch {
-      return { reply: qqReply(54), qp: 0 };
-    }
-    const r = await runQueueProgram(qq || binPath('qmail-queue'), { ...ctx.env, QMAILHOME: home }, bytes, envelope);
+    // a program: $QMAILQUEUE or bin/qmail-queue, the message piped as it comes
+    const r = await runQueueProgram(qq || binPath('qmail-queue'), { ...ctx.env, QMAILHOME: home }, message, envelope);
     return { reply: r.reply, qp: r.pid ?? 0 };
   };
   // A client may send its last commands and shut down its side at once
