@@ -253,7 +253,10 @@ export async function converse(input: Buffer, n: number, over: Partial<SmtpConfi
   const session = new SmtpSession(cfg, stdin, stdout, async (feed, e) => {
     let m: Buffer;
     try {
-      m = await feed.collect();
+      const parts: Buffer[] = [];
+      const buf = Buffer.alloc(100);
+      for (let n; (n = await feed.read(buf)) > 0; ) parts.push(Buffer.from(buf.subarray(0, n)));
+      m = Buffer.concat(parts);
     } catch {
       return { reply: 'Zqq read error (#4.3.0)', qp: 0 };
     }

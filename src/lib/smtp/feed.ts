@@ -91,15 +91,4 @@ export class MessageFeed implements ByteSource {
       await new Promise<void>((r) => (this.waiting = r));
     }
   }
-
-  /** Everything to the end as one Buffer (for a queue program fed from memory); rejects after fail(). */
-  async collect(): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    const buf = Buffer.allocUnsafe(65536);
-    for (;;) {
-      const n = await this.read(buf);
-      if (n === 0) return Buffer.concat(parts);
-      parts.push(Buffer.from(buf.subarray(0, n)));
-    }
-  }
 }
