@@ -22,7 +22,7 @@
  * Errors after start-up pause and retry every 5 s (pause.ts): data is never
  * dropped and input is blocked meanwhile.
  */
-import { closeSync, constants as C, fstatSync, openSync, read, writeSync } from 'node:fs';
+import { fs } from '../src/lib/nodefs.ts';
 import { resolve } from 'node:path';
 import type { Ctx } from '../src/lib/program.ts';
 import { die, writeAll } from '../src/lib/strerr.ts';
@@ -32,6 +32,8 @@ import { parseScript } from '../src/lib/multilog/script.ts';
 import { LogDir } from '../src/lib/multilog/logdir.ts';
 import { LogWriter } from '../src/lib/multilog/writer.ts';
 import { LineSplitter, STATUSSIZE } from '../src/lib/multilog/lines.ts';
+
+const { closeSync, constants: C, fstatSync, openSync, read, writeSync } = fs;
 
 const PROG = 'multilog';
 /** Our read size: a multiple of the C program's 1024-byte reads. */

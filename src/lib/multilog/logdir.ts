@@ -14,10 +14,22 @@
  * strerr.die); once running, every failing system call is retried every 5 s
  * with `multilog: warning: ..., pausing: ...` (pause.ts).
  */
-import {
+import type { Stats } from 'node:fs';
+import { fs } from '../nodefs.ts';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { die, errline } from '../strerr.ts';
+import { errCode, errstr } from '../errstr.ts';
+import { sys, LOCK_EX, LOCK_NB } from '../native.ts';
+import { format, now } from '../tai64.ts';
+import type { DirSpec } from './script.ts';
+import type { Sink } from './writer.ts';
+import { noteError, lastError, pauseWarn, persist } from './pause.ts';
+
+const {
   chmodSync,
   closeSync,
-  constants as C,
+  constants: C,
   fchmodSync,
   fstatSync,
   fsyncSync,
@@ -29,17 +41,7 @@ import {
   statSync,
   unlinkSync,
   writeSync,
-  type Stats,
-} from 'node:fs';
-import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
-import { die, errline } from '../strerr.ts';
-import { errCode, errstr } from '../errstr.ts';
-import { sys, LOCK_EX, LOCK_NB } from '../native.ts';
-import { format, now } from '../tai64.ts';
-import type { DirSpec } from './script.ts';
-import type { Sink } from './writer.ts';
-import { noteError, lastError, pauseWarn, persist } from './pause.ts';
+} = fs;
 
 const PROG = 'multilog';
 /** node:child_process, loaded only when a processor runs (keeps an idle multilog small). */
