@@ -1,0 +1,101 @@
+/**
+ * qmtp/qmqpd: the QMQP server's conversation (qmail-qmqpd(8);
+ * cr.yp.to/proto/qmqp.html; qmail-qmqpd.c for the replies). One message
+ * per connection: a netstring holding the netstrings
+ *
+ *   message, sender, recipient, recipient, ...
+ *
+ * then one reply netstring: `Kok TIME qp QP`, the queue's `Z...`/`D...`,
+ * or `Dsorry, I can't accept addresses like that (#5.1.3)` when an address
+ * is 1000 bytes or more or holds a NUL (nothing is queued then). The
+ * message gets a Received line `... with QMQP`. No rcpthosts check: QMQP
+ * clients are trusted (restrict them with tcpserver rules).
+ *
+ * Lengths are bounded as in the original: the outer length may take 100
+ * bytes to state, and every byte read afterwards (inner lengths included)
+ * counts against it; running out, a non-digit in a length or a missing
+ * comma is a protocol violation (exit 100); a length over 200000000 exits
+ * 111; the client going away exits 0.
+ *
+ * Deviation: the message is held in memory until its envelope is read.
+ */
+import { ByteReader } from '../netstring.ts';
+import { receivedField } from '../smtp/received.ts';
+import { QmtpExit } from './qmtpd.ts';
+import { okText } from './submit.ts';
+
+/** What a QMQP session needs from its program. */
+export interface QmqpConfig {
+  local: string;
+  remoteIp: string;
+  remoteHost: string;
+  remoteInfo?: string;
+  queue: (message: Buffer, envelope: Buffer) => Promise<{ reply: string; qp: number }>;
+  write: (b: Buffer) => Promise<void>;
+}
+
+/** Serve one QMQP message; resolves with the exit code (see module comment). */
+export async function qmqpServe(r: ByteReader, cfg: QmqpConfig): Promise<number> {
+  let left = 100;
+  const byte = async (): Promise<number> => {
+    if (left-- <= 0) throw new QmtpExit(100);
+    return r.get();
+  };
+  const take = async (n: number): Promise<Buffer> => {
+    if (n > left) {
+      // the original reads up to the budget, then exits 100
+      await r.take(left);
+      throw new QmtpExit(100);
+    }
+    left -= n;
+    return Buffer.from(await r.take(n));
+  };
+  const getlen = async (): Promise<number> => {
+    let len = 0;
+    for (;;) {
+      const c = await byte();
+      if (c === 0x3a) return len;
+      if (len > 200000000) throw new QmtpExit(111);
+      if (c < 0x30 || c > 0x39) throw new QmtpExit(100);
+      len = 10 * len + (c - 0x30);
+    }
+  };
+  const getcomma = async (): Promise<void> => {
+    if ((await byte()) !== 0x2c) throw new QmtpExit(100);
+  };
+  /** an address: undefined when unacceptable (>= 1000 bytes or a NUL) */
+  const getbuf = async (): Promise<Buffer | undefined> => {
+    const len = await getlen();
+    const b = await take(len);
+    await getcomma();
+    return len >= 1000 || b.includes(0) ? undefined : b;
+  };
+  left = await getlen();
+  const len = await getlen();
+  const head = Buffer.from(
+    receivedField({ protocol: 'QMQP', local: cfg.local, remoteIp: cfg.remoteIp, remoteHost: cfg.remoteHost, remoteInfo: cfg.remoteInfo, when: Math.floor(Date.now() / 1000) }),
+    'latin1',
+  );
+  const message = await take(len);
+  await getcomma();
+  let ok = true;
+  const sender = await getbuf();
+  if (!sender) ok = false;
+  const env: Buffer[] = [Buffer.from('F'), sender ?? Buffer.alloc(0), Buffer.alloc(1)];
+  while (left > 0) {
+    const rcpt = await getbuf();
+    if (!rcpt) ok = false;
+    else env.push(Buffer.from('T'), rcpt, Buffer.alloc(1));
+  }
+  left = 1;
+  await getcomma();
+  let result: string;
+  if (!ok) result = "Dsorry, I can't accept addresses like that (#5.1.3)";
+  else {
+    env.push(Buffer.alloc(1));
+    const q = await cfg.queue(Buffer.concat([head, message]), Buffer.concat(env));
+    result = q.reply || okText(q.qp);
+  }
+  await cfg.write(Buffer.from(`${Buffer.byteLength(result, 'latin1')}:${result},`, 'latin1'));
+  return 0;
+}
