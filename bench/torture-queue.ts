@@ -1,0 +1,303 @@
+/**
+ * bench/torture-queue: crash safety of injection and delivery (issue 4,
+ * "Crash safety"). Each round injects one message with the qmail-inject
+ * program (which queues in-process, i.e. does qmail-queue's work) and
+ * kill -9's it at a random moment of its life, or runs qmail-queue itself
+ * (message and envelope fed in pieces) and kill -9's that, while
+ * qmail-start's tree delivers into a Maildir; some rounds instead kill -9
+ * qmail-send or qmail-lspawn (mid-delivery) and restart the tree, as
+ * supervise would. At the end the tree drains the queue and the script
+ * checks qmail's promises:
+ *
+ *  - lost: a message whose injector exited 0 (accepted) that was neither
+ *    delivered nor is still queued: must be 0;
+ *  - corrupt: a delivered message that is not complete (its last line is
+ *    the END marker for its number and size), a queued todo/info entry
+ *    without its mess file, or qmail-send `warning: unknown record`/
+ *    `trouble` lines: must be 0;
+ *  - duplicates: extra copies (at-least-once: a kill between the mailbox
+ *    write and qmail-send recording it); counted and reported;
+ *  - debris: what killed injectors leave in pid/, mess/ (no todo/info) and
+ *    intd/, legitimately, for qmail-send's 36-hour cleanup; reported.
+ * Messages whose injector was killed may or may not be delivered (either is
+ * correct), reported as `unacknowledged delivered`.
+ *
+ *   node bench/torture-queue.ts [--rounds N] [--seed S] [--json]
+ *
+ * Default 1000 rounds. Exit 0 when lost = corrupt = 0 and the queue
+ * drained, 1 otherwise. As root, everything runs as nobody (deliveries are
+ * never made as root). --json prints one JSON object (the test suite's
+ * short run, test/torture.test.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, mkdirSync, writeSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { queueCreate } from '../src/lib/queue/create.ts';
+import { sys } from '../src/lib/native.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name: string, def: number): number => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const ROUNDS = arg('--rounds', 1000);
+let seed = arg('--seed', 1);
+const JSON_OUT = process.argv.includes('--json');
+const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+const say = (s: string): void => {
+  if (!JSON_OUT) console.log(s);
+};
+
+const root = process.getuid!() === 0;
+const UID = root ? 65534 : process.getuid!();
+const GID = root ? 65534 : process.getgid!();
+const work = mkdtempSync(`${tmpdir()}/qtorture-`);
+chmodSync(work, 0o755);
+const qh = `${work}/qh`;
+mkdirSync(qh);
+queueCreate(qh, 23, { ids: { users: {} as never, groups: {} as never } });
+mkdirSync(`${qh}/users`);
+mkdirSync(`${qh}/control`);
+writeFileSync(`${qh}/control/me`, 'here.example\n');
+const mbox = `${work}/a`;
+for (const d of ['', '/Maildir', '/Maildir/tmp', '/Maildir/new', '/Maildir/cur']) mkdirSync(mbox + d, { mode: d ? 0o700 : 0o755 });
+writeFileSync(`${qh}/users/assign`, `=a:a:${UID}:${GID}:${mbox}:::\n.\n`);
+if (root) {
+  const own = (p: string): void => {
+    chownSync(p, UID, GID);
+    if (statSync(p).isDirectory()) for (const e of readdirSync(p)) own(`${p}/${e}`);
+  };
+  own(work);
+  process.setgid!(GID);
+  process.setuid!(UID);
+}
+const ENV = { PATH: process.env.PATH ?? '/bin:/usr/bin', QMAILHOME: qh, USER: 'torture' };
+await run(`${ROOT}/bin/qmail-newu`, [], 5000);
+
+/** Run a program to completion (or kill -9 it after killAfter ms); its exit code, null when killed. */
+function run(prog: string, args: string[], killAfter: number, input?: Buffer): Promise<number | null> {
+  return new Promise((res) => {
+    const c = spawn(prog, args, { env: ENV, stdio: ['pipe', 'ignore', 'ignore'] });
+    c.stdin!.on('error', () => undefined);
+    if (input) c.stdin!.end(input);
+    const t = setTimeout(() => c.kill('SIGKILL'), killAfter);
+    c.on('close', (code, sig) => {
+      clearTimeout(t);
+      res(sig ? null : code);
+    });
+  });
+}
+
+/** The message numbered n: a Subject, a body of random size, and an END marker with the size. */
+function message(n: number): Buffer {
+  const size = Math.floor(rnd() * 65536);
+  return Buffer.from(`To: a@here.example\nSubject: t${n}\n\n${'x'.repeat(size)}\nEND t${n} ${size}\n`);
+}
+
+/**
+ * qmail-queue fed by hand: the message, then the envelope in two pieces
+ * with random pauses (its fd 1 is a pipe's read end, as qmail-inject gives
+ * it); kill -9 after killAfter ms. Its exit code, null when killed.
+ */
+function viaQmailQueue(msg: Buffer, killAfter: number): Promise<number | null> {
+  const [r, w] = sys.pipe();
+  const c = spawn(`${ROOT}/bin/qmail-queue`, [], { env: ENV, stdio: ['pipe', r, 'ignore'] });
+  closeSync(r);
+  c.stdin!.on('error', () => undefined);
+  const env = Buffer.from('Ftorture@here.example\0Ta@here.example\0\0');
+  const cut = Math.floor(rnd() * env.length);
+  const pause1 = rnd() * 20;
+  const pause2 = rnd() * 20;
+  let open = true;
+  const closeW = (): void => {
+    if (open) {
+      open = false;
+      closeSync(w);
+    }
+  };
+  c.stdin!.end(msg, () => {
+    setTimeout(() => {
+      try {
+        if (open) writeSync(w, env.subarray(0, cut));
+      } catch {
+        /* killed */
+      }
+      setTimeout(() => {
+        try {
+          if (open) writeSync(w, env.subarray(cut));
+        } catch {
+          /* killed */
+        }
+        closeW();
+      }, pause2);
+    }, pause1);
+  });
+  const t = setTimeout(() => c.kill('SIGKILL'), killAfter);
+  return new Promise((res) =>
+    c.on('close', (code, sig) => {
+      clearTimeout(t);
+      closeW();
+      res(sig ? null : code);
+    }),
+  );
+}
+
+let warnings: string[] = [];
+let send: ChildProcess | undefined;
+function startTree(): Promise<ChildProcess> {
+  const p = spawn(`${ROOT}/bin/qmail-start`, ['./Maildir/'], { env: ENV, stdio: ['ignore', 'pipe', 'ignore'] });
+  let part = '';
+  p.stdout!.on('data', (b: Buffer) => {
+    const lines = (part + b.toString('latin1')).split('\n');
+    part = lines.pop()!;
+    for (const l of lines) if (/warning: (unknown record|trouble)/.test(l)) warnings.push(l);
+  });
+  return new Promise((res) => p.stdout!.once('data', () => res(p)));
+}
+function children(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+/** kill -9 qmail-send (or qmail-lspawn, after which qmail-send dies by itself) and its children; wait for qmail-send. */
+async function killTree(p: ChildProcess, which: 'send' | 'lspawn'): Promise<void> {
+  const kids = children(p.pid!);
+  const closed = new Promise<void>((res) => (p.exitCode !== null || p.signalCode !== null ? res() : p.once('close', () => res())));
+  if (which === 'lspawn' && kids.length) {
+    // the first child qmail-start makes is qmail-lspawn
+    process.kill(Math.min(...kids), 'SIGKILL');
+    const t = setTimeout(() => p.kill('SIGKILL'), 3000);
+    await closed;
+    clearTimeout(t);
+  } else {
+    p.kill('SIGKILL');
+    await closed;
+  }
+  for (const k of kids) {
+    try {
+      process.kill(k, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+const accepted = new Set<number>();
+const attempted: number[] = [];
+const stats = { injectKills: 0, queueKills: 0, sendKills: 0, lspawnKills: 0, injectFailures: 0 };
+
+// calibrate: how long a qmail-inject run lives
+const times: number[] = [];
+let n = 0;
+send = await startTree();
+for (let i = 0; i < 5; i++) {
+  const t0 = performance.now();
+  const m = n++;
+  attempted.push(m);
+  if ((await run(`${ROOT}/bin/qmail-inject`, [], 10000, message(m))) === 0) accepted.add(m);
+  times.push(performance.now() - t0);
+}
+const life = times.sort((a, b) => a - b)[2];
+const t0 = performance.now();
+for (let r = 0; r < ROUNDS; r++) {
+  const x = rnd();
+  if (x < 0.08) {
+    await killTree(send, 'send');
+    stats.sendKills++;
+    send = await startTree();
+  } else if (x < 0.16) {
+    await killTree(send, 'lspawn');
+    stats.lspawnKills++;
+    send = await startTree();
+  } else {
+    const m = n++;
+    attempted.push(m);
+    const killAt = x < 0.9 ? life * (0.7 + rnd() * 0.45) : 60000;
+    const direct = rnd() < 0.3;
+    const code = direct ? await viaQmailQueue(message(m), killAt + 20) : await run(`${ROOT}/bin/qmail-inject`, [], killAt, message(m));
+    if (code === 0) accepted.add(m);
+    else if (code === null) stats[direct ? 'queueKills' : 'injectKills']++;
+    else stats.injectFailures++;
+  }
+  if ((r + 1) % 100 === 0) say(`  ${r + 1} rounds: ${attempted.length} injections, ${accepted.size} accepted`);
+}
+const elapsed = (performance.now() - t0) / 1000;
+
+// drain
+const count = (d: string): number => readdirSync(`${qh}/queue/${d}`).reduce((k, s) => k + readdirSync(`${qh}/queue/${d}/${s}`).length, 0);
+const pending = (): number => count('info') + readdirSync(`${qh}/queue/todo`).length;
+const deadline = Date.now() + 180_000;
+while (pending() > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+const closed = new Promise<void>((res) => send!.once('close', () => res()));
+send.kill('SIGTERM');
+await closed;
+
+// check
+const delivered = new Map<number, number>();
+let corrupt = 0;
+for (const f of readdirSync(`${mbox}/Maildir/new`)) {
+  const text = readFileSync(`${mbox}/Maildir/new/${f}`, 'latin1');
+  const m = /^Subject: t(\d+)$/m.exec(text);
+  const end = /\n(x*)\nEND t(\d+) (\d+)\n$/.exec(text);
+  if (!m || !end || end[2] !== m[1] || Number(end[3]) !== end[1].length) {
+    corrupt++;
+    continue;
+  }
+  const k = Number(m[1]);
+  delivered.set(k, (delivered.get(k) ?? 0) + 1);
+}
+// queued entries must be whole: every todo/info has its mess
+for (const s of readdirSync(`${qh}/queue/info`))
+  for (const id of readdirSync(`${qh}/queue/info/${s}`)) {
+    try {
+      statSync(`${qh}/queue/mess/${s}/${id}`);
+    } catch {
+      corrupt++;
+    }
+  }
+for (const id of readdirSync(`${qh}/queue/todo`)) {
+  try {
+    statSync(`${qh}/queue/mess/${Number(id) % 23}/${id}`);
+  } catch {
+    corrupt++;
+  }
+}
+let lost = 0;
+let duplicates = 0;
+let unackDelivered = 0;
+for (const k of attempted) {
+  const c = delivered.get(k) ?? 0;
+  if (accepted.has(k) && c === 0) lost++;
+  if (!accepted.has(k) && c > 0) unackDelivered++;
+  if (c > 1) duplicates += c - 1;
+}
+const left = pending();
+const debris = readdirSync(`${qh}/queue/pid`).length + readdirSync(`${qh}/queue/intd`).length + count('mess') - count('info');
+const result = {
+  rounds: ROUNDS,
+  seconds: Number(elapsed.toFixed(1)),
+  injections: attempted.length,
+  accepted: accepted.size,
+  ...stats,
+  delivered: [...delivered.values()].reduce((a, b) => a + b, 0),
+  lost,
+  duplicates,
+  corrupt,
+  warnings: warnings.length,
+  leftQueued: left,
+  debris,
+  unackDelivered,
+};
+rmSync(work, { recursive: true, force: true });
+if (JSON_OUT) console.log(JSON.stringify(result));
+else {
+  say(`${ROUNDS} rounds in ${result.seconds} s: ${result.injections} injections (${stats.injectKills} qmail-inject and ${stats.queueKills} qmail-queue killed -9, ${stats.injectFailures} failed), ${result.accepted} accepted; qmail-send killed ${stats.sendKills}x, qmail-lspawn killed ${stats.lspawnKills}x`);
+  say(`  lost: ${lost}   corrupt: ${corrupt}   qmail-send warnings: ${warnings.length}   left queued: ${left}`);
+  say(`  duplicates: ${duplicates}   unacknowledged but delivered: ${unackDelivered}   crash debris for the 36 h cleanup: ${debris}`);
+  for (const w of warnings.slice(0, 5)) say(`  ${w}`);
+}
+process.exit(lost === 0 && corrupt === 0 && warnings.length === 0 && left === 0 ? 0 : 1);
