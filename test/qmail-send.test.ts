@@ -182,7 +182,7 @@ describe('qmail-send', () => {
       await inj;
     }
     await mta.start();
-    await until(() => mta!.queueEmpty(), 30000).catch((e) => {
+    await until(() => mta!.queueDone(), 30000).catch((e) => {
       console.log(['mess', 'info', 'local', 'remote', 'todo', 'intd', 'bounce'].map((d) => mta!.queueFiles(d).join(' ')).join('\n'));
       throw e;
     });

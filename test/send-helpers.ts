@@ -149,6 +149,15 @@ export class Mta {
       .map((f) => readFileSync(`${d}/${f}`, 'latin1'));
   }
 
+  /**
+   * Nothing left for qmail-send: info, local, remote, todo, bounce empty.
+   * (mess/ and intd/ may keep a finished message when a kill cut off
+   * qmail-clean's request: INTERNALS' 36-hour cleanup removes those.)
+   */
+  queueDone(): boolean {
+    return ['info', 'local', 'remote', 'todo', 'bounce'].every((d) => this.queueFiles(d).length === 0);
+  }
+
   /** The queue holds no message files (mess, info, local, remote, todo, intd, bounce all empty). */
   queueEmpty(): boolean {
     return ['mess', 'info', 'local', 'remote', 'todo', 'intd', 'bounce'].every((d) => this.queueFiles(d).length === 0);
