@@ -30,14 +30,9 @@
  * short run, test/torture.test.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, mkdirSync, writeSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { queueCreate } from '../src/lib/queue/create.ts';
+import { closeSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { sys } from '../src/lib/native.ts';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+import { children, pending, ROOT, setupTree, startTree as start, stopTree } from './qmail-tree.ts';
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : def;
@@ -50,31 +45,9 @@ const say = (s: string): void => {
   if (!JSON_OUT) console.log(s);
 };
 
-const root = process.getuid!() === 0;
-const UID = root ? 65534 : process.getuid!();
-const GID = root ? 65534 : process.getgid!();
-const work = mkdtempSync(`${tmpdir()}/qtorture-`);
-chmodSync(work, 0o755);
-const qh = `${work}/qh`;
-mkdirSync(qh);
-queueCreate(qh, 23, { ids: { users: {} as never, groups: {} as never } });
-mkdirSync(`${qh}/users`);
-mkdirSync(`${qh}/control`);
-writeFileSync(`${qh}/control/me`, 'here.example\n');
-const mbox = `${work}/a`;
-for (const d of ['', '/Maildir', '/Maildir/tmp', '/Maildir/new', '/Maildir/cur']) mkdirSync(mbox + d, { mode: d ? 0o700 : 0o755 });
-writeFileSync(`${qh}/users/assign`, `=a:a:${UID}:${GID}:${mbox}:::\n.\n`);
-if (root) {
-  const own = (p: string): void => {
-    chownSync(p, UID, GID);
-    if (statSync(p).isDirectory()) for (const e of readdirSync(p)) own(`${p}/${e}`);
-  };
-  own(work);
-  process.setgid!(GID);
-  process.setuid!(UID);
-}
-const ENV = { PATH: process.env.PATH ?? '/bin:/usr/bin', QMAILHOME: qh, USER: 'torture' };
-await run(`${ROOT}/bin/qmail-newu`, [], 5000);
+const tree = setupTree('qtorture-');
+const { work, qh, mbox } = tree;
+const ENV = tree.env;
 
 /** Run a program to completion (or kill -9 it after killAfter ms); its exit code, null when killed. */
 function run(prog: string, args: string[], killAfter: number, input?: Buffer): Promise<number | null> {
@@ -144,32 +117,24 @@ function viaQmailQueue(msg: Buffer, killAfter: number): Promise<number | null> {
   );
 }
 
-let warnings: string[] = [];
-let send: ChildProcess | undefined;
-function startTree(): Promise<ChildProcess> {
-  const p = spawn(`${ROOT}/bin/qmail-start`, ['./Maildir/'], { env: ENV, stdio: ['ignore', 'pipe', 'ignore'] });
-  let part = '';
-  p.stdout!.on('data', (b: Buffer) => {
-    const lines = (part + b.toString('latin1')).split('\n');
-    part = lines.pop()!;
-    for (const l of lines) if (/warning: (unknown record|trouble)/.test(l)) warnings.push(l);
-  });
-  return new Promise((res) => p.stdout!.once('data', () => res(p)));
-}
-function children(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
+const warnings: string[] = [];
+let send: ChildProcess;
+const startTree = (): Promise<ChildProcess> => start(tree, (l) => {
+  if (/warning: (unknown record|trouble)/.test(l)) warnings.push(l);
+});
 /** kill -9 qmail-send (or qmail-lspawn, after which qmail-send dies by itself) and its children; wait for qmail-send. */
 async function killTree(p: ChildProcess, which: 'send' | 'lspawn'): Promise<void> {
   const kids = children(p.pid!);
   const closed = new Promise<void>((res) => (p.exitCode !== null || p.signalCode !== null ? res() : p.once('close', () => res())));
-  if (which === 'lspawn' && kids.length) {
-    // the first child qmail-start makes is qmail-lspawn
-    process.kill(Math.min(...kids), 'SIGKILL');
+  const lspawn = kids.find((k) => {
+    try {
+      return readFileSync(`/proc/${k}/cmdline`, 'latin1').includes('qmail-lspawn');
+    } catch {
+      return false;
+    }
+  });
+  if (which === 'lspawn' && lspawn !== undefined) {
+    process.kill(lspawn, 'SIGKILL');
     const t = setTimeout(() => p.kill('SIGKILL'), 3000);
     await closed;
     clearTimeout(t);
@@ -229,12 +194,9 @@ const elapsed = (performance.now() - t0) / 1000;
 
 // drain
 const count = (d: string): number => readdirSync(`${qh}/queue/${d}`).reduce((k, s) => k + readdirSync(`${qh}/queue/${d}/${s}`).length, 0);
-const pending = (): number => count('info') + readdirSync(`${qh}/queue/todo`).length;
 const deadline = Date.now() + 180_000;
-while (pending() > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
-const closed = new Promise<void>((res) => send!.once('close', () => res()));
-send.kill('SIGTERM');
-await closed;
+while (pending(tree) > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+await stopTree(send);
 
 // check
 const delivered = new Map<number, number>();
@@ -275,7 +237,7 @@ for (const k of attempted) {
   if (!accepted.has(k) && c > 0) unackDelivered++;
   if (c > 1) duplicates += c - 1;
 }
-const left = pending();
+const left = pending(tree);
 const debris = readdirSync(`${qh}/queue/pid`).length + readdirSync(`${qh}/queue/intd`).length + count('mess') - count('info');
 const result = {
   rounds: ROUNDS,
