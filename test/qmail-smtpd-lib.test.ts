@@ -417,3 +417,17 @@ describe('SASL PLAIN / LOGIN decoding', () => {
     expect(await saslExchange('', ask)).toEqual({ reply: '504 auth type unimplemented (#5.5.1)\r\n' });
   });
 });
+
+describe('a queue that cannot start', () => {
+  it('answers 451 qqt failure after the message, as qmail_open failing', async () => {
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    let out = '';
+    stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const cfg: SmtpConfig = { greeting: 'g', timeout: 5, rcpthosts: RcptHosts.fromLines(undefined), badmailfrom: new BadMailFrom(undefined), databytes: 0, remoteIp: 'unknown', local: 'unknown', remoteHost: 'unknown' };
+    stdin.end('MAIL FROM:<>\r\nRCPT TO:<a@b>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n');
+    const status = await new SmtpSession(cfg, stdin, stdout, () => Promise.reject(new Error('EMFILE'))).run();
+    expect(status).toBe(0);
+    expect(out).toBe('220 g ESMTP\r\n250 ok\r\n250 ok\r\n354 go ahead\r\n451 qqt failure (#4.3.0)\r\n221 g\r\n');
+  });
+});

@@ -309,8 +309,10 @@ export class SmtpSession {
     env += '\0';
     const feed = new MessageFeed();
     feed.push(Buffer.from(received, 'latin1'));
-    const verdict = this.queue(feed, Buffer.from(env, 'latin1')).finally(() => feed.abandon());
-    verdict.catch(() => undefined);
+    // a queue that cannot even start (no pipe, no fork) is qmail_open failing: 451 qqt failure
+    const verdict = this.queue(feed, Buffer.from(env, 'latin1'))
+      .catch((): QueueVerdict => ({ reply: 'Zqqt failure (#4.3.0)', qp: 0 }))
+      .finally(() => feed.abandon());
     const m = new DataMachine(c.databytes, (b) => feed.push(b));
     let ended = false;
     try {
@@ -333,7 +335,7 @@ export class SmtpSession {
     } finally {
       if (!ended) {
         feed.fail();
-        await verdict.catch(() => undefined);
+        await verdict;
       }
     }
     const v = await verdict;
