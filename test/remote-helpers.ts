@@ -5,6 +5,7 @@
  * (dns-packet), for DNSCACHEIP.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { createSocket } from 'node:dgram';
 import dnsPacket from 'dns-packet';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,10 @@ export interface SinkScript {
   dropInData?: number;
   /** accept but never answer (greeting) */
   silent?: boolean;
+  /** offer STARTTLS with this key and certificate (PEM) */
+  tls?: { key: string; cert: string };
+  /** answer STARTTLS with 220 and then garbage instead of a handshake */
+  brokenTls?: boolean;
 }
 
 export interface Sink {
@@ -35,6 +40,8 @@ export interface Sink {
   /** raw DATA bytes of each message, up to and including the final `.\r\n` */
   messages: Buffer[];
   connections: number;
+  /** sessions that completed a TLS handshake */
+  tlsSessions: number;
   close(): Promise<void>;
 }
 
@@ -48,14 +55,10 @@ export function smtpSink(script: SinkScript = {}, ip = loopback(), port = 0): Pr
   const commands: string[] = [];
   const messages: Buffer[] = [];
   const socks = new Set<Socket>();
-  const sink: Sink = { ip, port, commands, messages, connections: 0, close: async () => undefined };
-  const srv: Server = createServer((s) => {
-    sink.connections++;
-    socks.add(s);
-    s.on('close', () => socks.delete(s));
-    s.on('error', () => undefined);
-    if (script.silent) return;
-    s.write(`${script.greeting ?? '220 sink ESMTP'}\r\n`);
+  const sink: Sink = { ip, port, commands, messages, connections: 0, tlsSessions: 0, close: async () => undefined };
+  const offerTls = script.tls !== undefined || script.brokenTls === true;
+  const serve = (s: Socket, greet: boolean): void => {
+    if (greet) s.write(`${script.greeting ?? '220 sink ESMTP'}\r\n`);
     let buf = Buffer.alloc(0);
     let inData = false;
     let dataBytes = 0;
@@ -91,7 +94,26 @@ export function smtpSink(script: SinkScript = {}, ip = loopback(), port = 0): Pr
             reply = script.helo ?? '250 sink';
             break;
           case 'EHLO':
-            reply = script.ehlo ?? '250-sink\r\n250 8BITMIME';
+            reply = script.ehlo ?? (offerTls && !(s instanceof TLSSocket) ? '250-sink\r\n250-STARTTLS\r\n250 8BITMIME' : '250-sink\r\n250 8BITMIME');
+            break;
+          case 'STARTTLS':
+            if (script.brokenTls) {
+              s.removeAllListeners('data');
+              s.end('220 go\r\nthis is not TLS\r\n');
+              return;
+            }
+            if (script.tls) {
+              s.write('220 ready\r\n');
+              s.removeAllListeners('data');
+              const t = new TLSSocket(s, { isServer: true, key: script.tls.key, cert: script.tls.cert });
+              t.on('error', () => undefined);
+              t.on('secure', () => {
+                sink.tlsSessions++;
+                serve(t, false);
+              });
+              return;
+            }
+            reply = '502 no';
             break;
           case 'MAIL':
             reply = script.mail ?? '250 ok';
@@ -112,6 +134,14 @@ export function smtpSink(script: SinkScript = {}, ip = loopback(), port = 0): Pr
         s.write(`${reply}\r\n`);
       }
     });
+  };
+  const srv: Server = createServer((s) => {
+    sink.connections++;
+    socks.add(s);
+    s.on('close', () => socks.delete(s));
+    s.on('error', () => undefined);
+    if (script.silent) return;
+    serve(s, true);
   });
   return new Promise((resolve, reject) => {
     srv.once('error', reject);

@@ -19,7 +19,6 @@
 import { readSync } from 'node:fs';
 import type { Ctx } from '../lib/program.ts';
 import { qmailHome } from '../lib/qmailhome.ts';
-import { Control } from '../lib/control.ts';
 import { deliverRemote, TEXT } from '../lib/remote/deliver.ts';
 import { writeAll } from '../lib/strerr.ts';
 
@@ -40,15 +39,6 @@ function slurp0(): Buffer | undefined {
     }
     if (n === 0) return Buffer.concat(parts);
     parts.push(Buffer.from(b.subarray(0, n)));
-  }
-}
-
-/** Whether control/tlsremote turns STARTTLS on (unreadable: off). */
-export function tlsWanted(home: string): boolean {
-  try {
-    return (new Control(home).readint('tlsremote') ?? 0) !== 0;
-  } catch {
-    return false;
   }
 }
 
@@ -74,7 +64,6 @@ export async function main(ctx: Ctx): Promise<number> {
     message,
     env: ctx.env,
     home,
-    tls: tlsWanted(home),
   });
   return out(report);
 }

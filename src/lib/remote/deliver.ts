@@ -22,7 +22,8 @@
  * any RCPT gives the message report alone. The texts are qmail-remote's,
  * byte for byte (see TEXT). The program always exits 0.
  *
- * Beyond the original (see deliverRemote's `tls`): opportunistic STARTTLS.
+ * Beyond the original (see RemoteJob's `tls`, control/tlsremote):
+ * opportunistic STARTTLS, with EHLO and BODY=8BITMIME.
  */
 import { accessSync, constants, readSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -72,8 +73,9 @@ export interface RemoteJob {
   /** port for unrouted deliveries (default 25; tests use another) */
   port?: number;
   /**
-   * Opportunistic STARTTLS (default false: qmail's own dialogue, HELO only).
-   * When true: EHLO (HELO again if EHLO is refused); STARTTLS when offered;
+   * Opportunistic STARTTLS (remote/starttls.ts). Default: control/tlsremote
+   * holds a non-zero number; otherwise qmail's own dialogue, HELO only.
+   * When on: EHLO (HELO again if EHLO is refused); STARTTLS when offered;
    * a failed TLS handshake is retried once on a new connection without TLS.
    */
   tls?: boolean;
@@ -142,6 +144,8 @@ function timeoutConn(ip: string, port: number, secs: number): Promise<Socket | '
 }
 
 interface Settings {
+  /** control/tlsremote non-zero */
+  tls: boolean;
   timeout: number;
   timeoutConnect: number;
   helo: string;
@@ -160,7 +164,8 @@ function settings(home: string): Settings {
     const timeoutConnect = c.readint('timeoutconnect') ?? 60;
     const helo = c.readline('helohost') ?? c.me();
     if (helo === undefined) throw new Die(TEXT.control);
-    return { timeout, timeoutConnect, helo, routes: new Routes(c.readfile('smtproutes') ?? []) };
+    const tls = (c.readint('tlsremote') ?? 0) !== 0;
+    return { tls, timeout, timeoutConnect, helo, routes: new Routes(c.readfile('smtproutes') ?? []) };
   } catch (e) {
     if (e instanceof Die) throw e;
     throw new Die(TEXT.control);
@@ -222,7 +227,7 @@ async function run(job: RemoteJob, out: Out): Promise<void> {
     }
     tcpto.recordResult(x.ip, false);
     const peer = new Peer(s, set.timeout);
-    const again = await smtp(peer, x.ip, set, sender, recips, message, out, job.tls === true);
+    const again = await smtp(peer, x.ip, set, sender, recips, message, out, job.tls ?? set.tls);
     if (!again) return;
     // a failed TLS handshake: the same address once more, in the clear
     const s2 = await timeoutConn(x.ip, port, set.timeoutConnect);
@@ -240,6 +245,7 @@ async function run(job: RemoteJob, out: Out): Promise<void> {
  */
 async function smtp(peer: Peer, ip: string, set: Settings, sender: string, recips: string[], message: Buffer, out: Out, tls: boolean): Promise<boolean> {
   let critical = false;
+  let body = '';
   const quit = async (prepend: string, append: string): Promise<never> => {
     try {
       await peer.write('QUIT\r\n');
@@ -263,16 +269,17 @@ async function smtp(peer: Peer, ip: string, set: Settings, sender: string, recip
     if ((await peer.code()) !== 220) await quit('ZConnected to ', ' but greeting failed');
     if (tls) {
       const r = await ehloStartTls(peer, set.helo);
-      if (r === 'retry') {
+      if (r.result === 'retry') {
         peer.close();
         return true;
       }
-      if (r === 'rejected') await quit('ZConnected to ', ' but my name was rejected');
+      if (r.result === 'rejected') await quit('ZConnected to ', ' but my name was rejected');
+      if (r.eightbit && message.some((c) => c > 127)) body = ' BODY=8BITMIME';
     } else {
       await peer.write(`HELO ${set.helo}\r\n`);
       if ((await peer.code()) !== 250) await quit('ZConnected to ', ' but my name was rejected');
     }
-    await peer.write(`MAIL FROM:<${sender}>\r\n`);
+    await peer.write(`MAIL FROM:<${sender}>${body}\r\n`);
     let code = await peer.code();
     if (code >= 500) await quit('DConnected to ', ' but sender was rejected');
     if (code >= 400) await quit('ZConnected to ', ' but sender was rejected');

@@ -7,6 +7,8 @@
  *   STARTTLS                 only when the EHLO reply lists it
  *   <TLS handshake>          no certificate check (opportunistic)
  *   EHLO helohost            again, inside TLS
+ *   MAIL FROM:<s> BODY=8BITMIME   when the message has a byte above 127
+ *                            and the server listed 8BITMIME (RFC 6152)
  *
  * A STARTTLS command the server refuses leaves the session in the clear
  * (the EHLO stands). A failed handshake cannot be undone on that
@@ -17,17 +19,27 @@
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Peer } from './peer.ts';
 
-/** 'ok' (go on with MAIL), 'rejected' (HELO refused too) or 'retry' (TLS failed: reconnect in the clear). */
-export async function ehloStartTls(peer: Peer, helo: string): Promise<'ok' | 'rejected' | 'retry'> {
+/** The EHLO keywords of a 250 reply's text (upper case, first word of each line after the first). */
+function keywords(text: Buffer): Set<string> {
+  const lines = text.toString('latin1').split('\n').slice(1);
+  return new Set(lines.map((l) => l.slice(4).split(' ')[0].trim().toUpperCase()).filter((k) => k !== ''));
+}
+
+/**
+ * How the dialogue went: 'ok' (go on with MAIL; `eightbit` when the
+ * server's last EHLO listed 8BITMIME), 'rejected' (HELO refused too) or
+ * 'retry' (TLS failed: reconnect in the clear).
+ */
+export async function ehloStartTls(peer: Peer, helo: string): Promise<{ result: 'ok' | 'rejected' | 'retry'; eightbit: boolean }> {
   await peer.write(`EHLO ${helo}\r\n`);
   if ((await peer.code()) !== 250) {
     await peer.write(`HELO ${helo}\r\n`);
-    return (await peer.code()) === 250 ? 'ok' : 'rejected';
+    return { result: (await peer.code()) === 250 ? 'ok' : 'rejected', eightbit: false };
   }
-  const lines = peer.takeText().toString('latin1').split('\n');
-  if (!lines.some((l) => /^250[ -]STARTTLS\s*$/i.test(l))) return 'ok';
+  let kw = keywords(peer.takeText());
+  if (!kw.has('STARTTLS')) return { result: 'ok', eightbit: kw.has('8BITMIME') };
   await peer.write('STARTTLS\r\n');
-  if ((await peer.code()) !== 220) return 'ok';
+  if ((await peer.code()) !== 220) return { result: 'ok', eightbit: kw.has('8BITMIME') };
   const raw = peer.socket;
   const secure = await new Promise<TLSSocket | undefined>((resolve) => {
     const t = tlsConnect({ socket: raw, rejectUnauthorized: false });
@@ -45,8 +57,10 @@ export async function ehloStartTls(peer: Peer, helo: string): Promise<'ok' | 're
       resolve(undefined);
     });
   });
-  if (!secure) return 'retry';
+  if (!secure) return { result: 'retry', eightbit: false };
   peer.rebind(secure);
   await peer.write(`EHLO ${helo}\r\n`);
-  return (await peer.code()) === 250 ? 'ok' : 'rejected';
+  if ((await peer.code()) !== 250) return { result: 'rejected', eightbit: false };
+  kw = keywords(peer.takeText());
+  return { result: 'ok', eightbit: kw.has('8BITMIME') };
 }
