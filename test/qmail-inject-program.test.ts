@@ -59,6 +59,14 @@ describe('qmail-inject program', () => {
     expect(body).toMatch(HDR);
     expect(body.replace(HDR, '')).toBe('From: "Dan" <djb@me.example>\nTo: c@z.example\n\nbody\xe9\n');
   });
+  it('no recipients at all: queued anyway, as the original (qmail-send completes it)', async () => {
+    const h = home();
+    queueCreate(h, 1);
+    const r = await inject(h, [], 'Subject: x\n\n');
+    expect([r.exitCode, r.stderr]).toEqual([0, '']);
+    const todo = readdirSync(`${h}/queue/todo`);
+    expect(readFileSync(`${h}/queue/todo/${todo[0]}`, 'latin1')).toMatch(/^u\d+\0p\d+\0Fdjb@me\.example\0$/);
+  });
   it('through $QMAILQUEUE: the envelope with header recipients (Bcc too)', async () => {
     const h = home();
     const d = tmpdir('qinjq-');
