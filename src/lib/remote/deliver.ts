@@ -132,6 +132,7 @@ function timeoutConn(ip: string, port: number, secs: number): Promise<Socket | '
     }, secs * 1000);
     s.once('connect', () => {
       clearTimeout(t);
+      s.setNoDelay(true);
       s.removeAllListeners('error');
       resolve(s);
     });
@@ -307,14 +308,18 @@ async function smtp(peer: Peer, ip: string, set: Settings, sender: string, recip
     if (code >= 500) await quit('D', ' failed on DATA command');
     if (code >= 400) await quit('Z', ' failed on DATA command');
     const { data, partial } = blast(message);
-    const end = partial ? data.length : data.length - 3;
-    for (let i = 0; i < end; i += 65536) await peer.write(data.subarray(i, Math.min(end, i + 65536)));
+    // 64 KB at a time, each with its own timeoutremote; the final `.` goes
+    // with the last piece, which is when a lost reply may mean a duplicate
+    const CHUNK = 65536;
+    for (let i = 0; i < data.length; i += CHUNK) {
+      const last = i + CHUNK >= data.length;
+      if (last && !partial) critical = true;
+      await peer.write(data.subarray(i, Math.min(data.length, i + CHUNK)));
+    }
     if (partial) {
       peer.close();
       throw new Die(TEXT.partialline);
     }
-    critical = true;
-    await peer.write(data.subarray(end));
     code = await peer.code();
     critical = false;
     if (code >= 500) await quit('D', ' failed after I sent the message');
