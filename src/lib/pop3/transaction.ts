@@ -27,7 +27,9 @@
  * `-ERR line too long`.
  *
  * Messages are read in 64 KiB chunks, converted by blast.ts and written with
- * backpressure (the write waits for 'drain'); a message that vanished since
+ * backpressure (the write waits for 'drain'); a reply goes out in one write
+ * when it fits in 64 KiB (a separate small write for the terminator would
+ * meet Nagle's algorithm and the client's delayed ACK: 40 ms per message); a message that vanished since
  * the scan answers `-ERR unable to open that message` and the session goes
  * on. A write error or a closed connection ends the session (no commit).
  */
@@ -59,6 +61,11 @@ export class Out {
     const buf = typeof b === 'string' ? Buffer.from(b, 'latin1') : b;
     this.parts.push(buf);
     this.size += buf.length;
+  }
+
+  /** Bytes queued and not yet written. */
+  pending(): number {
+    return this.size;
   }
 
   /** Write everything queued; resolves once the stream accepted it (drained if needed). */
@@ -214,7 +221,7 @@ async function top(s: State, arg: string): Promise<void> {
       if (got === 0) break;
       s.out.put(b.push(buf.subarray(0, got)));
       if (b.done) break;
-      await s.out.flush();
+      if (s.out.pending() >= 65536) await s.out.flush();
     }
     s.out.put(b.end());
   } finally {
