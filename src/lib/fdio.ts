@@ -13,8 +13,10 @@
  *                       of input, 111 on a read or write error (silently,
  *                       as those filters do).
  */
-import { readSync } from 'node:fs';
+import { fs } from './nodefs.ts';
 import { writeAll } from './strerr.ts';
+
+const { readSync } = fs;
 
 const nap = new Int32Array(new SharedArrayBuffer(4));
 
