@@ -1,7 +1,9 @@
 /**
  * tcprules rules.cdb rules.tmp: compile the rules on stdin into rules.cdb
  * (tcprules(1), ucspi-tcp 0.88; ../shared/FORMATS.md section 7). Creates
- * rules.tmp, writes the cdb records line by line (src/lib/rules.ts), then
+ * rules.tmp, compiles stdin as it is read (1 MiB reads; src/lib/rules.ts
+ * RuleLines) straight into the cdb writer's buffer (src/lib/cdb.ts, written
+ * in 1 MiB writes), then
  * finishes, fsyncs, closes and renames rules.tmp to rules.cdb, so tcpserver
  * sees the old or the new rules, never a mixture. The cdb is byte-identical
  * to Debian's tcprules for the same input (IPv6 lines are the one extension).
@@ -20,7 +22,7 @@ import { resolve } from 'node:path';
 import type { Ctx } from '../src/lib/program.ts';
 import { die, errline, Exit } from '../src/lib/strerr.ts';
 import { CdbFile, CdbWriteError } from '../src/lib/cdb.ts';
-import { compileRules, RulesSyntaxError } from '../src/lib/rules.ts';
+import { RuleLines, RulesSyntaxError } from '../src/lib/rules.ts';
 import { fdChunks } from '../src/lib/fdio.ts';
 
 const FATAL = 'tcprules: fatal: ';
@@ -33,9 +35,12 @@ class ReadError {
   }
 }
 
+/** Bytes asked for per read of fd 0. */
+const READ_SIZE = 1 << 20;
+
 /** The reads of fd 0, read errors wrapped in ReadError. */
 function* input(): Generator<Buffer> {
-  const it = fdChunks(0);
+  const it = fdChunks(0, READ_SIZE);
   for (;;) {
     let r: IteratorResult<Buffer>;
     try {
@@ -48,7 +53,8 @@ function* input(): Generator<Buffer> {
   }
 }
 
-export async function main(ctx: Ctx): Promise<number> {
+/** tcprules' main: see the module comment for arguments, messages and exit codes. */
+export function main(ctx: Ctx): number {
   const [, fn, fntemp] = ctx.argv;
   if (fn === undefined || fntemp === undefined) {
     errline('tcprules: usage: tcprules rules.cdb rules.tmp');
@@ -61,7 +67,9 @@ export async function main(ctx: Ctx): Promise<number> {
     die('tcprules', 111, `unable to create ${fntemp}`, (e as CdbWriteError).error);
   }
   try {
-    await compileRules(input(), (k, d) => file.add(k, d));
+    const lines = new RuleLines({ record: (kb, ks, ke, db, ds, de) => file.addBytes(kb, ks, ke, db, ds, de) });
+    for (const chunk of input()) lines.push(chunk);
+    lines.end();
     file.commit(resolve(ctx.cwd, fn));
   } catch (e) {
     file.abandon();

@@ -16,9 +16,9 @@
  *
  * Public API:
  *   cdbHash(key)                      the cdb hash of a key (uint32)
- *   new CdbWriter(fd) / .add / .finish  stream records into an open file
+ *   new CdbWriter(fd) / .add / .addBytes / .finish  stream records into an open file
  *   cdbBuild(records)                 the whole file as a Buffer (in memory)
- *   CdbFile.create(tmp) / .add / .commit(path) / .abandon()
+ *   CdbFile.create(tmp) / .add / .addBytes / .commit(path) / .abandon()
  *   cdbWriteAtomic(path, tmp, fill)   the same in one call: tmp, fsync, rename
  *   Cdb.open(path) / Cdb.load(path) / Cdb.fromBuffer(buf)
  *   cdb.get(key) / .getAll(key) / .entries() / .close()
@@ -42,7 +42,9 @@
  * argument"), what ucspi-tcp's mmap-based reader reports for it. System
  * errors (ENOENT, EACCES, EIO...) are thrown as Node raised them (.code).
  */
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, readFileSync, writeSync, constants } from 'node:fs';
+import { fs } from './nodefs.ts';
+
+const { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, readFileSync, writeSync, constants } = fs;
 
 /** Size of the fixed header: 256 (position, length) pairs. */
 export const CDB_HEADER = 2048;
@@ -91,18 +93,32 @@ function fdSink(fd: number): Sink {
   return { append: (b) => pwriteAll(fd, b, null), header: (b) => pwriteAll(fd, b, 0) };
 }
 
+/** Bytes a CdbWriter gathers before handing them to its sink (few large writes). */
+const WRITE_BUFFER = 1 << 20;
+
+/** The host stores uint32s little-endian (then typed arrays are the file's byte order). */
+const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** The bytes of a Uint32Array as little-endian uint32s (a view on little-endian hosts). */
+function le32(a: Uint32Array): Buffer {
+  const b = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  if (!HOST_LE) b.swap32();
+  return b;
+}
+
 /**
  * CdbWriter: builds a cdb file in an open, empty, writable file descriptor
- * (as cdb_make_start/add/finish do). add() appends records through a 64 KiB
- * buffer; finish() writes the hash tables, then the header at offset 0. The
- * caller owns fd: fsync, close and rename are its job (see cdbWriteAtomic).
- * Throws the write error (e.g. ENOSPC) as Node raised it; ENOMEM if the file
- * would exceed 4 GiB (the format's 32-bit positions, as cdb_make's posplus).
+ * (as cdb_make_start/add/finish do). add()/addBytes() append records through
+ * a 1 MiB buffer; finish() writes the hash tables in one write, then the
+ * header at offset 0. The caller owns fd: fsync, close and rename are its
+ * job (see cdbWriteAtomic). Throws the write error (e.g. ENOSPC) as Node
+ * raised it; ENOMEM if the file would exceed 4 GiB (the format's 32-bit
+ * positions, as cdb_make's posplus).
  */
 export class CdbWriter {
   private readonly sink: Sink;
   private pos = CDB_HEADER;
-  private readonly buf = Buffer.allocUnsafe(65536);
+  private readonly buf = Buffer.allocUnsafe(WRITE_BUFFER);
   private used = 0;
   private hashes = new Uint32Array(1024);
   private positions = new Uint32Array(1024);
@@ -113,7 +129,8 @@ export class CdbWriter {
   constructor(fd: number | Sink) {
     this.sink = typeof fd === 'number' ? fdSink(fd) : fd;
     // The header is written last; reserve its space now (cdb_make_start seeks past it).
-    this.emit(Buffer.alloc(CDB_HEADER));
+    this.buf.fill(0, 0, CDB_HEADER);
+    this.used = CDB_HEADER;
   }
 
   /** Number of records added so far. */
@@ -121,52 +138,81 @@ export class CdbWriter {
     return this.count;
   }
 
-  private emit(b: Buffer): void {
-    if (b.length > this.buf.length - this.used) {
-      this.flush();
-      if (b.length > this.buf.length) {
-        this.sink.append(b);
-        return;
-      }
-    }
-    b.copy(this.buf, this.used);
-    this.used += b.length;
-  }
-
   private flush(): void {
     if (this.used > 0) this.sink.append(this.buf.subarray(0, this.used));
     this.used = 0;
   }
 
-  private advance(n: number): void {
-    if (this.pos + n > MAX32) throw codeError('ENOMEM', 'cdb: file would exceed 4 GiB');
-    this.pos += n;
-  }
-
   /** Append one record (key and data: bytes, or strings taken as UTF-8). */
   add(key: Buffer | string, data: Buffer | string): void {
-    if (this.finished) throw new Error('cdb: add after finish');
     const k = toBuf(key);
     const d = toBuf(data);
+    this.addBytes(k, 0, k.length, d, 0, d.length);
+  }
+
+  /**
+   * Append one record whose key is kb[ks..ke) and data db[ds..de) (byte
+   * offsets): the bytes are copied, so the caller may reuse both buffers.
+   */
+  addBytes(kb: Uint8Array, ks: number, ke: number, db: Uint8Array, ds: number, de: number): void {
+    if (this.finished) throw new Error('cdb: add after finish');
+    const klen = ke - ks;
+    const dlen = de - ds;
+    const size = 8 + klen + dlen;
     const at = this.pos;
-    this.advance(8 + k.length + d.length);
-    if (this.count === this.hashes.length) {
-      const h = new Uint32Array(this.count * 2);
+    if (at + size > MAX32) throw codeError('ENOMEM', 'cdb: file would exceed 4 GiB');
+    this.pos = at + size;
+    const n = this.count;
+    if (n === this.hashes.length) {
+      const h = new Uint32Array(n * 2);
       h.set(this.hashes);
       this.hashes = h;
-      const p = new Uint32Array(this.count * 2);
+      const p = new Uint32Array(n * 2);
       p.set(this.positions);
       this.positions = p;
     }
-    this.hashes[this.count] = hashBytes(k);
-    this.positions[this.count] = at;
-    this.count++;
-    if (this.used + 8 > this.buf.length) this.flush();
-    this.buf.writeUInt32LE(k.length, this.used);
-    this.buf.writeUInt32LE(d.length, this.used + 4);
-    this.used += 8;
-    this.emit(k);
-    this.emit(d);
+    if (this.used + size > WRITE_BUFFER) {
+      this.flush();
+      if (size > WRITE_BUFFER) {
+        // a record larger than the buffer: assemble it on its own
+        const big = Buffer.allocUnsafe(size);
+        big.writeUInt32LE(klen, 0);
+        big.writeUInt32LE(dlen, 4);
+        big.set(kb.subarray(ks, ke), 8);
+        big.set(db.subarray(ds, de), 8 + klen);
+        this.hashes[n] = hashBytes(big.subarray(8, 8 + klen));
+        this.positions[n] = at;
+        this.count = n + 1;
+        this.sink.append(big);
+        return;
+      }
+    }
+    const buf = this.buf;
+    let u = this.used;
+    buf[u] = klen;
+    buf[u + 1] = klen >>> 8;
+    buf[u + 2] = klen >>> 16;
+    buf[u + 3] = klen >>> 24;
+    buf[u + 4] = dlen;
+    buf[u + 5] = dlen >>> 8;
+    buf[u + 6] = dlen >>> 16;
+    buf[u + 7] = dlen >>> 24;
+    u += 8;
+    // copy the key and hash it in one pass (int32 arithmetic is the hash mod 2^32)
+    let h = 5381;
+    for (let j = ks; j < ke; j++) {
+      const c = kb[j];
+      h = ((h << 5) + h) ^ c;
+      buf[u++] = c;
+    }
+    if (dlen > 32) {
+      buf.set(db.subarray(ds, de), u);
+      u += dlen;
+    } else for (let j = ds; j < de; j++) buf[u++] = db[j];
+    this.used = u;
+    this.hashes[n] = h >>> 0;
+    this.positions[n] = at;
+    this.count = n + 1;
   }
 
   /** Write the hash tables and the header. The writer cannot be used after. */
@@ -174,41 +220,51 @@ export class CdbWriter {
     if (this.finished) throw new Error('cdb: finish called twice');
     this.finished = true;
     const n = this.count;
+    const hashes = this.hashes;
+    const positions = this.positions;
     // Group record indexes by bucket, keeping insertion order inside each bucket.
     const counts = new Uint32Array(256);
-    for (let i = 0; i < n; i++) counts[this.hashes[i] & 255]++;
+    for (let i = 0; i < n; i++) counts[hashes[i] & 255]++;
     const start = new Uint32Array(257);
     for (let b = 0; b < 256; b++) start[b + 1] = start[b] + counts[b];
     const fill = start.slice(0, 256);
     const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[fill[this.hashes[i] & 255]++] = i;
+    for (let i = 0; i < n; i++) order[fill[hashes[i] & 255]++] = i;
 
-    // All 256 tables in one block: slot pairs (hash, position) as uint32s,
-    // bucket after bucket; written little-endian through a DataView.
-    const table = new ArrayBuffer(n * 2 * 8);
-    const view = new DataView(table);
-    const header = Buffer.alloc(CDB_HEADER);
-    let base = 0; // byte offset of the current bucket's table in `table`
+    // All 256 tables in one block of uint32s: slot pairs (hash, position),
+    // bucket after bucket. An empty slot has position 0 (records start at 2048).
+    const table = new Uint32Array(n * 4);
+    const header = new Uint32Array(512);
+    let pos = this.pos;
+    let base = 0; // index of the current bucket's first uint32 in `table`
     for (let b = 0; b < 256; b++) {
       const slots = counts[b] * 2;
-      header.writeUInt32LE(this.pos, b * 8);
-      header.writeUInt32LE(slots, b * 8 + 4);
+      header[b * 2] = pos;
+      header[b * 2 + 1] = slots;
       if (slots === 0) continue;
       for (let j = start[b]; j < start[b + 1]; j++) {
         const i = order[j];
-        const h = this.hashes[i];
+        const h = hashes[i];
         let where = (h >>> 8) % slots;
-        // an empty slot has record position 0 (records start at 2048)
-        while (view.getUint32(base + where * 8 + 4, true) !== 0) if (++where === slots) where = 0;
-        view.setUint32(base + where * 8, h, true);
-        view.setUint32(base + where * 8 + 4, this.positions[i], true);
+        while (table[base + where * 2 + 1] !== 0) if (++where === slots) where = 0;
+        table[base + where * 2] = h;
+        table[base + where * 2 + 1] = positions[i];
       }
-      this.advance(slots * 8);
-      base += slots * 8;
+      if (pos + slots * 8 > MAX32) throw codeError('ENOMEM', 'cdb: file would exceed 4 GiB');
+      pos += slots * 8;
+      base += slots * 2;
     }
-    this.emit(Buffer.from(table));
-    this.flush();
-    this.sink.header(header);
+    this.pos = pos;
+    const bytes = le32(table);
+    if (this.used + bytes.length <= WRITE_BUFFER) {
+      this.buf.set(bytes, this.used);
+      this.used += bytes.length;
+      this.flush();
+    } else {
+      this.flush();
+      this.sink.append(bytes);
+    }
+    this.sink.header(le32(header));
   }
 }
 
@@ -281,6 +337,15 @@ export class CdbFile {
   add(key: Buffer | string, data: Buffer | string): void {
     try {
       this.writer.add(key, data);
+    } catch (e) {
+      throw new CdbWriteError('write', e);
+    }
+  }
+
+  /** Append a record from byte ranges (CdbWriter.addBytes). Throws CdbWriteError('write'). */
+  addBytes(kb: Uint8Array, ks: number, ke: number, db: Uint8Array, ds: number, de: number): void {
+    try {
+      this.writer.addBytes(kb, ks, ke, db, ds, de);
     } catch (e) {
       throw new CdbWriteError('write', e);
     }

@@ -7,6 +7,8 @@
  * Public API:
  *   parseRuleLine(line)            one input line -> cdb records (or skip)
  *   compileRules(chunks, add)      a whole rules text, streamed (async), -> add(key, data)
+ *   new RuleLines(sink).push(chunk)/.end()  the same, synchronous, into a RuleSink
+ *                                  (key/data byte ranges; tcprules' fast path)
  *   RulesSyntaxError               a bad line (tcprules: `unable to parse this line`)
  *   rulesLookup(reader, ip, host?, info?) -> { key, value } | undefined
  *   ruleItems(value) / decodeRule(value) -> { deny, env }
@@ -87,7 +89,7 @@ function ip6RuleAddress(text: string): boolean {
   return /^([0-9a-fA-F]{1,4}:){1,7}$/.test(text);
 }
 
-/** b[at..] starts with the ASCII word w (at < end). */
+/** b[at..end) starts with the ASCII word w. */
 function wordAt(b: Buffer, at: number, end: number, w: Buffer): boolean {
   if (end - at < w.length) return false;
   for (let j = 0; j < w.length; j++) if (b[at + j] !== w[j]) return false;
@@ -97,6 +99,12 @@ function wordAt(b: Buffer, at: number, end: number, w: Buffer): boolean {
 /** The colon at c is followed by `allow` or `deny`. */
 function isAction(b: Buffer, c: number, e: number): boolean {
   return wordAt(b, c + 1, e, ALLOW) || wordAt(b, c + 1, e, DENY);
+}
+
+/** Index of byte c in b[s..e), or -1. */
+function find(b: Buffer, c: number, s: number, e: number): number {
+  for (let i = s; i < e; i++) if (b[i] === c) return i;
+  return -1;
 }
 
 /** Index of the `:` ending the address in b[s..e) (see the module comment), or -1. */
@@ -116,14 +124,15 @@ function addressEnd(b: Buffer, s: number, e: number): number {
 /**
  * A range bound b[s..e) as tcprules reads it: DJB's scan_ulong on the field
  * as a C string, so the field ends at its first NUL; the digits before must
- * make up all of it (empty = 0); the value wraps mod 2^64.
+ * make up all of it (empty = 0); the value wraps mod 2^64. A non-digit
+ * throws the syntax error for the line b[ls..le).
  */
-function rangeNumber(b: Buffer, s: number, e: number, lineEnd: number): bigint {
+function rangeNumber(b: Buffer, s: number, e: number, ls: number, le: number): bigint {
   let n = 0n;
   for (let i = s; i < e; i++) {
     const c = b[i];
     if (c === 0) break;
-    if (c < 0x30 || c > 0x39) syntax(b, lineEnd);
+    if (c < 0x30 || c > 0x39) syntax(b, ls, le);
     n = (n * 10n + BigInt(c - 0x30)) & 0xffffffffffffffffn;
   }
   return n;
@@ -135,94 +144,123 @@ function lastAt(b: Buffer, s: number, e: number): number {
   return s - 1;
 }
 
-/** Throw the syntax error for the (stripped) line b[0..e). */
-function syntax(b: Buffer, e: number): never {
-  throw new RulesSyntaxError(b.subarray(0, e));
+/** Throw the syntax error for the (stripped) line b[s..e). */
+function syntax(b: Buffer, s: number, e: number): never {
+  throw new RulesSyntaxError(b.subarray(s, e));
 }
 
-/** Index of byte c in b[s..e), or -1. */
-function find(b: Buffer, c: number, s: number, e: number): number {
-  const i = b.indexOf(c, s);
-  return i >= 0 && i < e ? i : -1;
+/**
+ * Where compiled records go: key kb[ks..ke), data db[ds..de). The bytes are
+ * only valid during the call (scratch memory reused for the next record):
+ * a sink keeps copies (CdbWriter.addBytes copies).
+ */
+export interface RuleSink {
+  record(kb: Buffer, ks: number, ke: number, db: Buffer, ds: number, de: number): void;
 }
 
-/** Add the records of the address b[s..e): verbatim, an IPv4 range expanded, or an IPv6 address normalized. */
-function addAddress(b: Buffer, s: number, e: number, data: Buffer, add: (k: Buffer, d: Buffer) => void, lineEnd: number): void {
-  if (find(b, EQ, s, e) < 0 && find(b, AT, s, e) < 0) {
-    const dash = find(b, DASH, s, e);
-    if (dash >= 0) {
-      let left = s;
-      for (let j = dash - 1; j >= s; j--) {
-        if (b[j] === DOT) {
-          left = j + 1;
-          break;
-        }
-      }
-      let right = find(b, DOT, dash + 1, e);
-      if (right < 0) right = e;
-      let bot = rangeNumber(b, left, dash, lineEnd);
-      let top = rangeNumber(b, dash + 1, right, lineEnd);
-      if (top > 255n) top = 255n;
-      for (; bot <= top; bot++) add(Buffer.concat([b.subarray(s, left), Buffer.from(bot.toString()), b.subarray(right, e)]), data);
-      return;
-    }
+/** A sink calling add(key, data) with fresh copies of the bytes. */
+function addSink(add: (key: Buffer, data: Buffer) => void): RuleSink {
+  return {
+    record: (kb, ks, ke, db, ds, de) => add(Buffer.from(kb.subarray(ks, ke)), Buffer.from(db.subarray(ds, de))),
+  };
+}
+
+/** The data of the line being compiled (grown when a line needs more). */
+let dataScratch = Buffer.allocUnsafe(1024);
+/** The key of one record of an IPv4 range. */
+let keyScratch = Buffer.allocUnsafe(256);
+
+/**
+ * Send the records of the address b[s..e) to out: verbatim, an IPv4 range
+ * expanded, or an IPv6 address normalized; data = db[0..dlen). ls..le is the
+ * stripped line (for a range's syntax error).
+ */
+function addAddress(b: Buffer, s: number, e: number, db: Buffer, dlen: number, out: RuleSink, ls: number, le: number): void {
+  let dash = -1;
+  let colon = false;
+  let verbatim = false; // `=` or `@`: no range
+  for (let i = s; i < e; i++) {
+    const c = b[i];
+    if (c === EQ || c === AT) verbatim = true;
+    else if (c === DASH) {
+      if (dash < 0) dash = i;
+    } else if (c === COLON) colon = true;
   }
-  if (find(b, COLON, s, e) >= 0) {
-    const at = lastAt(b, s, e);
-    const ip = normalizeIp6Key(b.toString('latin1', at + 1, e));
-    add(Buffer.concat([b.subarray(s, at + 1), Buffer.from(ip, 'latin1')]), data);
+  if (dash >= 0 && !verbatim) {
+    let left = s;
+    for (let j = dash - 1; j >= s; j--) {
+      if (b[j] === DOT) {
+        left = j + 1;
+        break;
+      }
+    }
+    let right = find(b, DOT, dash + 1, e);
+    if (right < 0) right = e;
+    const bot = rangeNumber(b, left, dash, ls, le);
+    let top = rangeNumber(b, dash + 1, right, ls, le);
+    if (top > 255n) top = 255n;
+    if (bot > top) return;
+    const head = left - s;
+    const tail = e - right;
+    if (keyScratch.length < head + tail + 3) keyScratch = Buffer.allocUnsafe(2 * (head + tail + 3));
+    const k = keyScratch;
+    b.copy(k, 0, s, left);
+    for (let n = Number(bot); n <= Number(top); n++) {
+      let o = head;
+      if (n >= 100) k[o++] = 0x30 + ((n / 100) | 0);
+      if (n >= 10) k[o++] = 0x30 + (((n / 10) | 0) % 10);
+      k[o++] = 0x30 + (n % 10);
+      b.copy(k, o, right, e);
+      out.record(k, 0, o + tail, db, 0, dlen);
+    }
     return;
   }
-  add(b.subarray(s, e), data);
+  if (colon) {
+    const at = lastAt(b, s, e);
+    const ip = normalizeIp6Key(b.toString('latin1', at + 1, e));
+    const k = Buffer.concat([b.subarray(s, at + 1), Buffer.from(ip, 'latin1')]);
+    out.record(k, 0, k.length, db, 0, dlen);
+    return;
+  }
+  out.record(b, s, e, db, 0, dlen);
 }
 
 /**
  * The core of tcprules: compile the line b[s..e) (with or without its
- * `\n`), calling add for each record. Returns false for a line that is
- * skipped (empty, `#...`, blank, no `:`). Throws RulesSyntaxError.
+ * `\n`), sending its records to out. Returns false for a line that is
+ * skipped (empty, `#...`, blank, no `:`). Throws RulesSyntaxError before
+ * any record of a bad line is sent.
  */
-function compileLine(line: Buffer, s: number, e: number, add: (k: Buffer, d: Buffer) => void): boolean {
-  if (e === s || line[s] === HASH || line[s] === NL) return false;
-  // a view of just this line, so that searches (native indexOf) stop at its end
-  const b = line.subarray(s, e);
-  e -= s;
-  while (e > 0 && (b[e - 1] === NL || b[e - 1] === 0x20 || b[e - 1] === 0x09)) e--;
-  const colon = addressEnd(b, 0, e);
+function compileLine(b: Buffer, s: number, e: number, out: RuleSink): boolean {
+  if (e === s || b[s] === HASH || b[s] === NL) return false;
+  while (e > s && (b[e - 1] === NL || b[e - 1] === 0x20 || b[e - 1] === 0x09)) e--;
+  const colon = addressEnd(b, s, e);
   if (colon < 0) return false;
   let i = colon + 1;
-  let deny = false;
+  // data: `D\0` for deny, then `+NAME=value\0` per `,NAME=XvalueX` (never
+  // longer than the line + 2)
+  if (dataScratch.length < e - s + 2) dataScratch = Buffer.allocUnsafe(2 * (e - s + 2));
+  const d = dataScratch;
+  let o = 0;
   if (wordAt(b, i, e, DENY)) {
-    deny = true;
+    d[o++] = 0x44;
+    d[o++] = 0;
     i += 4;
   } else if (wordAt(b, i, e, ALLOW)) i += 5;
-  else syntax(b, e);
-  // variables: ,NAME=XvalueX ... (positions first, then one allocation)
-  const vars: number[] = [];
-  let size = deny ? 2 : 0;
+  else syntax(b, s, e);
   while (i < e) {
-    if (b[i] !== COMMA) syntax(b, e);
+    if (b[i] !== COMMA) syntax(b, s, e);
     const eq = find(b, EQ, i + 1, e);
-    if (eq < 0 || eq + 1 >= e) syntax(b, e);
+    if (eq < 0 || eq + 1 >= e) syntax(b, s, e);
     const close = find(b, b[eq + 1], eq + 2, e);
-    if (close < 0) syntax(b, e);
-    vars.push(i + 1, eq, close);
-    size += 1 + (eq + 1 - (i + 1)) + (close - (eq + 2)) + 1;
+    if (close < 0) syntax(b, s, e);
+    d[o++] = 0x2b;
+    for (let j = i + 1; j <= eq; j++) d[o++] = b[j];
+    for (let j = eq + 2; j < close; j++) d[o++] = b[j];
+    d[o++] = 0;
     i = close + 1;
   }
-  const data = Buffer.allocUnsafe(size);
-  let o = 0;
-  if (deny) {
-    data[o++] = 0x44;
-    data[o++] = 0;
-  }
-  for (let v = 0; v < vars.length; v += 3) {
-    const eq = vars[v + 1];
-    data[o++] = 0x2b;
-    o += b.copy(data, o, vars[v], eq + 1);
-    o += b.copy(data, o, eq + 2, vars[v + 2]);
-    data[o++] = 0;
-  }
-  addAddress(b, 0, colon, data, add, e);
+  addAddress(b, s, colon, d, o, out, s, e);
   return true;
 }
 
@@ -235,33 +273,73 @@ function compileLine(line: Buffer, s: number, e: number, add: (k: Buffer, d: Buf
  */
 export function parseRuleLine(line: Buffer): RuleRecord[] | undefined {
   const recs: RuleRecord[] = [];
-  return compileLine(line, 0, line.length, (k, d) => recs.push([k, d])) ? recs : undefined;
+  return compileLine(line, 0, line.length, addSink((k, d) => recs.push([k, d]))) ? recs : undefined;
+}
+
+/**
+ * RuleLines: a rules text compiled as it arrives in chunks of any split
+ * (reads of stdin, a stream): push(chunk) compiles every complete line,
+ * end() the last line if it has no `\n`. Records go to the sink in input
+ * order; the first bad line throws RulesSyntaxError (records of earlier
+ * lines have been sent). Only a line split across chunks is copied.
+ */
+export class RuleLines {
+  private readonly out: RuleSink;
+  private rest: Buffer | undefined;
+
+  constructor(out: RuleSink) {
+    this.out = out;
+  }
+
+  /** Compile the complete lines of chunk (after what is left of earlier chunks). */
+  push(chunk: Buffer): void {
+    let start = 0;
+    if (this.rest !== undefined) {
+      const nl = chunk.indexOf(NL);
+      if (nl < 0) {
+        this.rest = Buffer.concat([this.rest, chunk]);
+        return;
+      }
+      const line = Buffer.concat([this.rest, chunk.subarray(0, nl + 1)]);
+      this.rest = undefined;
+      compileLine(line, 0, line.length, this.out);
+      start = nl + 1;
+    }
+    const end = chunk.length;
+    const out = this.out;
+    while (start < end) {
+      const nl = chunk.indexOf(NL, start);
+      if (nl < 0) {
+        this.rest = Buffer.from(chunk.subarray(start));
+        return;
+      }
+      compileLine(chunk, start, nl + 1, out);
+      start = nl + 1;
+    }
+  }
+
+  /** Compile a last line that had no `\n`. */
+  end(): void {
+    const rest = this.rest;
+    this.rest = undefined;
+    if (rest !== undefined && rest.length) compileLine(rest, 0, rest.length, this.out);
+  }
 }
 
 /**
  * Compile a rules text arriving in chunks (any split: reads of stdin, a
  * stream, an array) line by line, calling add(key, data) for each record in
- * input order. A last line without `\n` counts. Rejects with the first
- * RulesSyntaxError (records of earlier lines have been added), or with
- * whatever the chunk source or add() throws. Keys may be views into the
- * chunks: a source must not reuse a chunk's memory after yielding it.
+ * input order (fresh Buffers). A last line without `\n` counts. Rejects with
+ * the first RulesSyntaxError (records of earlier lines have been added), or
+ * with whatever the chunk source or add() throws.
  */
 export async function compileRules(
   chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
   add: (key: Buffer, data: Buffer) => void,
 ): Promise<void> {
-  let rest: Buffer = Buffer.alloc(0);
-  for await (const chunk of chunks) {
-    const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
-    let start = 0;
-    let nl: number;
-    while ((nl = buf.indexOf(NL, start)) >= 0) {
-      compileLine(buf, start, nl + 1, add);
-      start = nl + 1;
-    }
-    rest = buf.subarray(start);
-  }
-  if (rest.length) compileLine(rest, 0, rest.length, add);
+  const lines = new RuleLines(addSink(add));
+  for await (const chunk of chunks) lines.push(chunk);
+  lines.end();
 }
 
 /** The 8 groups of an IPv6 address text (an IPv4 tail allowed), or undefined. */
