@@ -15,6 +15,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSyn
 import { ours, theirs, tmpdir, until } from './helpers.ts';
 import { startServer, talk, type Running } from './tcphelpers.ts';
 import { queueCreate } from '../src/lib/queue/create.ts';
+import { cdbBuild } from '../src/lib/cdb.ts';
 
 const debianTcpserver = theirs('tcpserver');
 const swaks = theirs('swaks');
@@ -272,6 +273,24 @@ describe('qmail-smtpd controls and environment (in-process)', () => {
       await converse(srv.port, ['MAIL FROM:<>\r\nRCPT TO:<v@far.test>\r\nDATA\r\n.\r\nQUIT\r\n']);
       const q = queued(home);
       expect(q.map((m) => m.intd.replace(/^u0\0p\d+\0/, ''))).toEqual(['Fa@b.test\0Tu@far.test\0', 'F\0Tv@far.test@hub.test\0']);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('uses morercpthosts.cdb and leaves no descriptor open after the sessions', async () => {
+    const home = makeHome({ rcpthosts: 'example.com\n' });
+    writeFileSync(`${home}/control/morercpthosts.cdb`, cdbBuild([['more.test', ''], ['.deep.test', '']]));
+    const srv = await server(ours('tcpserver'), home);
+    try {
+      const fds = (): number => readdirSync(`/proc/${srv.child.pid}/fd`).length;
+      await talk(srv.port, 'QUIT\r\n');
+      const before = fds();
+      for (let i = 0; i < 10; i++) {
+        const out = await talk(srv.port, 'MAIL FROM:<>\r\nRCPT TO:<a@more.test>\r\nRCPT TO:<a@x.deep.test>\r\nRCPT TO:<a@deep.test>\r\nQUIT\r\n');
+        expect(out).toBe(`${GREETING}250 ok\r\n250 ok\r\n250 ok\r\n553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)\r\n221 mx.test\r\n`);
+      }
+      await until(() => fds() <= before);
     } finally {
       await srv.stop();
     }

@@ -76,5 +76,9 @@ export async function main(ctx: Ctx): Promise<number> {
     cp && cp.length > 0
       ? (user, pass) => checkPassword(cp, ctx.env, user, pass, `<${inSession ? newPseudoPid() : process.pid}.${Math.floor(Date.now() / 1000)}@${cfg.greeting.split(' ')[0]}>`, cfg.timeout)
       : undefined;
-  return new SmtpSession(cfg, ctx.stdin, ctx.stdout, queue, auth).run();
+  try {
+    return await new SmtpSession(cfg, ctx.stdin, ctx.stdout, queue, auth).run();
+  } finally {
+    cfg.rcpthosts.close();
+  }
 }

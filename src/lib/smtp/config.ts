@@ -43,7 +43,7 @@ export class NoGreeting extends Error {
   }
 }
 
-/** Read the session's configuration (see the module comment). */
+/** Read the session's configuration (see the module comment); close its rcpthosts when done. */
 export function loadConfig(home: string, env: Record<string, string | undefined>): SmtpConfig {
   accessSync(home, constants.X_OK);
   const c = new Control(home);
@@ -52,7 +52,6 @@ export function loadConfig(home: string, env: Record<string, string | undefined>
   const lip = c.readline('localiphost') ?? c.me();
   let timeout = c.readint('timeoutsmtpd') ?? 1200;
   if (timeout <= 0) timeout = 1;
-  const rcpthosts = RcptHosts.load(c);
   const badmailfrom = new BadMailFrom(c.readfile('badmailfrom'));
   let databytes = c.readint('databytes') ?? 0;
   const x = env.DATABYTES;
@@ -60,6 +59,11 @@ export function loadConfig(home: string, env: Record<string, string | undefined>
   // unsigned int in the original
   databytes = databytes % 2 ** 32;
   if (databytes === 2 ** 32 - 1) databytes--;
+  const tlsPem = readOptional(c.path('servercert.pem'));
+  const checkpassword = c.readline('checkpassword')?.split(/[ \t]+/).filter((w) => w !== '');
+  const rcptcheck = c.readline('rcptcheck') !== undefined ? new RcptCheck(home, c) : undefined;
+  // last: it keeps morercpthosts.cdb open (the caller closes it)
+  const rcpthosts = RcptHosts.load(c);
   return {
     greeting,
     liphost: lip === undefined ? undefined : { host: lip, isMe: ipmeIs },
@@ -72,9 +76,9 @@ export function loadConfig(home: string, env: Record<string, string | undefined>
     remoteHost: env.TCPREMOTEHOST ?? 'unknown',
     remoteInfo: env.TCPREMOTEINFO,
     relayClient: env.RELAYCLIENT,
-    tlsPem: readOptional(c.path('servercert.pem')),
-    checkpassword: c.readline('checkpassword')?.split(/[ \t]+/).filter((w) => w !== ''),
-    rcptcheck: c.readline('rcptcheck') !== undefined ? new RcptCheck(home, c) : undefined,
+    tlsPem,
+    checkpassword,
+    rcptcheck,
     smtps: env.SMTPS !== undefined && env.SMTPS !== '',
   };
 }

@@ -36,13 +36,17 @@ export class RcptHosts {
     this.more = more;
   }
 
-  /** Read control/rcpthosts and open control/morercpthosts.cdb (see the module comment). */
+  /**
+   * Read control/rcpthosts and open control/morercpthosts.cdb (see the module
+   * comment). The cdb is read by pread, not loaded (it may be large): call
+   * close() when the session ends.
+   */
   static load(control: Control): RcptHosts {
     const lines = control.readfile('rcpthosts');
     if (lines === undefined) return new RcptHosts(undefined, undefined);
     let more: Cdb | undefined;
     try {
-      more = Cdb.load(control.path('morercpthosts.cdb'));
+      more = Cdb.open(control.path('morercpthosts.cdb'));
     } catch (e) {
       if (errCode(e) !== 'ENOENT') throw e;
     }
@@ -52,6 +56,11 @@ export class RcptHosts {
   /** A policy from a list of lines (tests; no cdb). */
   static fromLines(lines: string[] | undefined): RcptHosts {
     return new RcptHosts(lines && new Set(lines.map(asciiLower)), undefined);
+  }
+
+  /** Release morercpthosts.cdb's descriptor. */
+  close(): void {
+    this.more?.close();
   }
 
   /** True when addr (latin1) may be a recipient without RELAYCLIENT. Throws on a bad cdb. */
