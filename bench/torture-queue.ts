@@ -154,6 +154,8 @@ async function killTree(p: ChildProcess, which: 'send' | 'lspawn'): Promise<void
 const accepted = new Set<number>();
 const attempted: number[] = [];
 const stats = { injectKills: 0, queueKills: 0, sendKills: 0, lspawnKills: 0, injectFailures: 0 };
+/** exit codes of injections that failed without being killed (e.g. qmail-queue's 54 when its envelope writer saw it die) */
+const failCodes: Record<string, number> = {};
 
 // calibrate: how long a qmail-inject run lives
 const times: number[] = [];
@@ -186,7 +188,10 @@ for (let r = 0; r < ROUNDS; r++) {
     const code = direct ? await viaQmailQueue(message(m), killAt + 20) : await run(`${ROOT}/bin/qmail-inject`, [], killAt, message(m));
     if (code === 0) accepted.add(m);
     else if (code === null) stats[direct ? 'queueKills' : 'injectKills']++;
-    else stats.injectFailures++;
+    else {
+      stats.injectFailures++;
+      failCodes[`${direct ? 'qmail-queue' : 'qmail-inject'} ${code}`] = (failCodes[`${direct ? 'qmail-queue' : 'qmail-inject'} ${code}`] ?? 0) + 1;
+    }
   }
   if ((r + 1) % 100 === 0) say(`  ${r + 1} rounds: ${attempted.length} injections, ${accepted.size} accepted`);
 }
@@ -253,6 +258,7 @@ const result = {
   leftQueued: left,
   debris,
   unackDelivered,
+  failCodes,
 };
 rmSync(work, { recursive: true, force: true });
 if (JSON_OUT) console.log(JSON.stringify(result));
@@ -260,6 +266,7 @@ else {
   say(`${ROUNDS} rounds in ${result.seconds} s: ${result.injections} injections (${stats.injectKills} qmail-inject and ${stats.queueKills} qmail-queue killed -9, ${stats.injectFailures} failed), ${result.accepted} accepted; qmail-send killed ${stats.sendKills}x, qmail-lspawn killed ${stats.lspawnKills}x`);
   say(`  lost: ${lost}   corrupt: ${corrupt}   qmail-send warnings: ${warnings.length}   left queued: ${left}`);
   say(`  duplicates: ${duplicates}   unacknowledged but delivered: ${unackDelivered}   crash debris for the 36 h cleanup: ${debris}`);
+  if (stats.injectFailures) say(`  failed injections by exit code: ${JSON.stringify(failCodes)}`);
   for (const w of warnings.slice(0, 5)) say(`  ${w}`);
 }
 process.exit(lost === 0 && corrupt === 0 && warnings.length === 0 && left === 0 ? 0 : 1);
