@@ -317,14 +317,12 @@ describe('qmail-smtpd controls and environment (in-process)', () => {
     const home = makeHome({ timeoutsmtpd: '1\n' });
     const srv = await server(ours('tcpserver'), home);
     try {
-      const t0 = Date.now();
       const [a, b] = await Promise.all([
         talk(srv.port, 'NOOP\r\nMAIL FR', '127.0.0.1', true),
         talk(srv.port, 'MAIL FROM:<>\r\nRCPT TO:<u@example.com>\r\nDATA\r\nSubject: slow\r\n', '127.0.0.1', true),
       ]);
       expect(a).toBe(`${GREETING}250 ok\r\n451 timeout (#4.4.2)\r\n`);
       expect(b).toBe(`${GREETING}250 ok\r\n250 ok\r\n354 go ahead\r\n451 timeout (#4.4.2)\r\n`);
-      expect(Date.now() - t0).toBeLessThan(10_000);
       expect(queued(home)).toEqual([]);
       await until(() => (srv.log().match(/end \d+ status 256/g) ?? []).length === 2);
     } finally {
