@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { execa } from 'execa';
-import { ours, theirs, tmpdir, until } from './helpers.ts';
+import { isRoot, ours, theirs, tmpdir, until } from './helpers.ts';
 import { startServer, type Running } from './tcphelpers.ts';
 import { addUser, asFetched, deliver, listing, makeHome, poplib, popEnv } from './pop3helpers.ts';
 
@@ -166,6 +166,36 @@ describe('fetchmail', () => {
       expect(await run(true, `${fm}/1`)).toEqual(LF.map(asFetched));
       expect(listing(h.maildir)).toEqual(names.map((n) => `cur/${n.slice(4)}:2,`).sort());
       expect(await run(false, `${fm}/2`)).toEqual(LF.map(asFetched));
+      expect(listing(h.maildir)).toEqual([]);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+describe.skipIf(!isRoot)('a system account (root)', () => {
+  const name = `qmtpopd${process.pid % 100000}`;
+  let made = false;
+  afterAll(async () => {
+    if (made) await execa('userdel', [name], { reject: false });
+  });
+
+  it('logs in with the /etc/shadow password and reads the Maildir in its home as that user', async () => {
+    const h = makeHome();
+    await execa('useradd', ['-M', '-d', h.home, '-s', '/bin/sh', name]);
+    made = true;
+    await execa('chpasswd', ['-c', 'YESCRYPT'], { input: `${name}:sys pw\n` });
+    const uid = Number((await execa('id', ['-u', name])).stdout);
+    await execa('chown', ['-R', `${uid}`, h.home]);
+    await deliver(h.maildir, [MESSAGES[0]]);
+    await execa('chown', ['-R', `${uid}`, h.home]);
+    const srv = await startServer(ours('tcpserver'), ['-R', '-H', '-l0', '127.0.0.1', '0', 'qmail-popup', 'pop.example', 'checkpassword', 'qmail-pop3d', 'Maildir'], popEnv(`${h.dir}/none`));
+    try {
+      const out = await poplib(srv.port, name, 'sys pw', `
+out.append(s(b''.join(l + b'\\n' for l in p.retr(1)[1])))
+out.append(s(p.dele(1)))
+out.append(s(p.quit()))`);
+      expect(out.slice(1)).toEqual([asFetched(MESSAGES[0]).toString('latin1'), '+OK ', '+OK ']);
       expect(listing(h.maildir)).toEqual([]);
     } finally {
       await srv.stop();

@@ -198,3 +198,39 @@ describe('qmail-popup', () => {
     expect(await run([], '')).toBe('-ERR usage: popup hostname subprogram\r\n');
   });
 });
+
+describe('transaction state fuzz', () => {
+  it('stays alive and answers NOOP after seeded random command lines, in 1-, 3- and 17-byte chunks', async () => {
+    const { serveTransaction } = await import('../src/lib/pop3/transaction.ts');
+    const h = makeHome();
+    await deliver(h.maildir, [Buffer.from('S: 1\n\n.a\n'), Buffer.from('S: 2\n\nb\n')]);
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const verbs = ['STAT', 'LIST', 'UIDL', 'RETR', 'TOP', 'DELE', 'RSET', 'LAST', 'NOOP', 'CAPA', 'retr', 'X', ''];
+    const args = ['', ' 1', ' 2', ' 3', ' 0', ' 1 0', ' 2 5', ' -1', ' 99999999999999999999', ' x', '  1', ' 1\0'];
+    for (const chunk of [1, 3, 17]) {
+      const lines: string[] = [];
+      for (let i = 0; i < 60; i++) {
+        const l = verbs[rnd(verbs.length)] + args[rnd(args.length)];
+        lines.push(rnd(7) === 0 ? l + String.fromCharCode(rnd(256)).repeat(rnd(40)) : l);
+      }
+      const input = Buffer.from(lines.join('\r\n') + '\r\nNOOP\r\n', 'latin1');
+      const inp = new PassThrough();
+      const out = new PassThrough();
+      let got = '';
+      out.on('data', (b: Buffer) => (got += b.toString('latin1')));
+      const box = openMailbox(h.maildir);
+      const done = serveTransaction(box, new LineReader(streamSource(inp), 5), out);
+      for (let i = 0; i < input.length; i += chunk) inp.write(input.subarray(i, i + chunk));
+      inp.end();
+      await done;
+      expect(got.endsWith('+OK \r\n')).toBe(true);
+      const replies = got.split('\r\n').filter((l) => /^[+-](OK|ERR)/.test(l)).length;
+      expect(replies).toBeGreaterThanOrEqual(61);
+    }
+    expect(listing(h.maildir).length).toBe(2);
+  });
+});

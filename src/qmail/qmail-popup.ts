@@ -32,6 +32,7 @@ import { socketFd } from '../lib/chain.ts';
 import { LineReader, fdSource, streamSource } from '../lib/pop3/command.ts';
 import { authorize, greeting, verdict } from '../lib/pop3/authorization.ts';
 import { runCheck } from '../lib/pop3/runcheck.ts';
+import { sys } from '../lib/native.ts';
 
 export const inProcess = true;
 
@@ -39,6 +40,15 @@ export const inProcess = true;
 const TIMEOUT = 1200;
 
 class Gone extends Error {}
+
+/** tcpserver's libuv expects its socket non-blocking again once the child is done with it. */
+function restoreNonblock(fd: number): void {
+  try {
+    sys.nonblock(fd, true);
+  } catch {
+    /* closed meanwhile */
+  }
+}
 
 export async function main(ctx: Ctx): Promise<number> {
   const session = sessionOf(ctx);
@@ -71,6 +81,7 @@ export async function main(ctx: Ctx): Promise<number> {
     const conn = session ? socketFd(session.socket) : 0;
     if (conn === undefined) return 1;
     const w = await runCheck(childArgs, ctx.env, ctx.cwd, conn, creds);
+    if (session) restoreNonblock(conn);
     const line = verdict(w);
     if (line) await write(line);
     return 1;
