@@ -7,7 +7,7 @@
  * and kill -9 of qmail-send at random moments with nothing lost.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { chownSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chownSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { Mta, RUN_GID, RUN_UID } from './send-helpers.ts';
 import { until } from './helpers.ts';
 
@@ -228,5 +228,20 @@ describe('qmail-send', () => {
     await mta.start();
     await until(() => mta!.queueEmpty());
     expect(mta.log.some((l) => l.startsWith('starting delivery'))).toBe(false);
+  });
+
+  it('concurrencylocal limits deliveries in flight; bouncemaxbytes cuts the quoted message', async () => {
+    mta = new Mta();
+    mta.control('concurrencylocal', '2\n');
+    mta.control('bouncemaxbytes', '40\n');
+    await mta.start();
+    expect(mta.log[0]).toBe('status: local 0/2 remote 0/20');
+    const id = await mta.inject('sender@here.example', ['joe@here.example', 'joe-hard@here.example', 'joe@here.example', 'joe@here.example', 'joe@here.example']);
+    await mta.waitLog(new RegExp(`^end msg ${id}$`));
+    const inflight = mta.log.filter((l) => l.startsWith('status: local ')).map((l) => Number(/local (\d+)\//.exec(l)![1]));
+    expect(Math.max(...inflight)).toBe(2);
+    await until(() => mta!.maildir(mta!.alias).length === 1);
+    const mess = readFileSync(`${mta.joe}/Maildir/new/${readdirSync(`${mta.joe}/Maildir/new`)[0]}`, 'latin1').split('\n').slice(2).join('\n');
+    expect(mta.maildir(mta.alias)[0].endsWith(`\n\nReturn-Path: <sender@here.example>\n${mess.slice(0, 40)}`)).toBe(true);
   });
 });

@@ -92,14 +92,22 @@ export class Mta {
       reject: false,
       buffer: false,
       stdin: 'ignore',
+      stderr: 'pipe',
     });
+    this.proc.stderr!.on('data', (b: Buffer) => this.log.push(`STDERR ${b.toString('latin1')}`));
     this.proc.stdout!.on('data', (b: Buffer) => {
       const s = this.partial + b.toString('latin1');
       const lines = s.split('\n');
       this.partial = lines.pop()!;
       this.log.push(...lines);
     });
-    await this.waitLog(/status: local 0\/\d+ remote 0\/\d+$/);
+    const p = this.proc;
+    await Promise.race([
+      this.waitLog(/status: local 0\/\d+ remote 0\/\d+$/),
+      p.then((r) => {
+        throw new Error(`qmail-start exited ${r.exitCode} ${r.signal ?? ''}: ${this.log.join('\n')}`);
+      }),
+    ]);
   }
 
   /** Wait for a log line matching re (after index from); returns its index. */
