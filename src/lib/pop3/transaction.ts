@@ -39,6 +39,9 @@ import { Blaster } from './blast.ts';
 import { commit, uidOf, type Mailbox } from './mailbox.ts';
 import type { LineReader } from './command.ts';
 
+/** Seconds a write may wait for the client to read (qmail-pop3d's timeoutwrite). */
+const WRITE_TIMEOUT = 1200;
+
 /** Thrown when the client cannot be written to: the session ends quietly. */
 class Gone extends Error {}
 
@@ -78,7 +81,12 @@ export class Out {
     const more = this.w.write(data);
     if (!more) {
       await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.broken = true; // the original's timeoutwrite: 1200 s without progress ends the session
+          done();
+        }, WRITE_TIMEOUT * 1000);
         const done = (): void => {
+          clearTimeout(timer);
           this.w.off('drain', done);
           this.w.off('close', done);
           this.w.off('error', done);
