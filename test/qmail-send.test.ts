@@ -9,7 +9,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { chownSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { Mta, RUN_GID, RUN_UID } from './send-helpers.ts';
-import { until } from './helpers.ts';
+import { ours, until } from './helpers.ts';
+import { execa } from 'execa';
 
 let mta: Mta | undefined;
 afterEach(async (ctx) => {
@@ -243,5 +244,30 @@ describe('qmail-send', () => {
     await until(() => mta!.maildir(mta!.alias).length === 1);
     const mess = readFileSync(`${mta.joe}/Maildir/new/${readdirSync(`${mta.joe}/Maildir/new`)[0]}`, 'latin1').split('\n').slice(2).join('\n');
     expect(mta.maildir(mta.alias)[0].endsWith(`\n\nReturn-Path: <sender@here.example>\n${mess.slice(0, 40)}`)).toBe(true);
+  });
+
+  it('a second qmail-send on the same queue refuses to start; a lost spawner makes qmail-send exit', async () => {
+    mta = new Mta();
+    await mta.start();
+    const second = await execa(ours('qmail-start'), ['./Maildir/'], {
+      env: { PATH: process.env.PATH!, QMAILHOME: mta.qh },
+      extendEnv: false,
+      uid: RUN_UID === process.getuid!() ? undefined : RUN_UID,
+      gid: RUN_UID === process.getuid!() ? undefined : RUN_GID,
+      reject: false,
+      stdin: 'ignore',
+    });
+    expect([second.exitCode, second.stdout]).toEqual([111, 'alert: cannot start: qmail-send is already running']);
+    // kill -9 qmail-lspawn: qmail-send notices, says so, and exits
+    const pid = mta.proc!.pid!;
+    const kids = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && readFileSync(`/proc/${p}/stat`, 'latin1').replace(/^.*\) \S+ /, '').startsWith(`${pid} `));
+    const lspawn = kids.find((p) => readFileSync(`/proc/${p}/cmdline`, 'latin1').includes('qmail-lspawn'));
+    expect(lspawn).toBeDefined();
+    process.kill(Number(lspawn), 'SIGKILL');
+    const r = await mta.proc!;
+    mta.proc = undefined;
+    expect(r.exitCode).toBe(0);
+    await until(() => mta!.log.includes('status: exiting'));
+    expect(mta.log).toContain('alert: oh no! lost spawn connection! dying...');
   });
 });
