@@ -145,13 +145,15 @@ describe('qmail-remote through smtproutes', () => {
     expect(rep.length).toBe(2);
   });
 
-  it('a sink that hangs up after the final dot: possible duplicate', async () => {
+  it('no complete reply after the final dot, or a hang-up there: possible duplicate', async () => {
     // an empty reply line: no code follows, the reply never completes
-    const s = await sink({ end: '' });
-    const home = routed(s, { timeoutremote: '1\n' });
-    const r = await remote(home, ['dest.example', 's@src.example', 'u@dest.example']);
-    const rep = reports(r.out);
-    expect(rep[1]).toMatch(new RegExp(`^ZConnected to ${s.ip.replaceAll('.', '\\.')} but connection died. Possible duplicate! \\(#4\\.4\\.2\\)\\n$`));
+    for (const end of ['', 'CLOSE']) {
+      const s = await sink({ end });
+      const home = routed(s, { timeoutremote: '1\n' });
+      const r = await remote(home, ['dest.example', 's@src.example', 'u@dest.example']);
+      expect(reports(r.out)).toEqual(['r', `ZConnected to ${s.ip} but connection died. Possible duplicate! (#4.4.2)\n`]);
+      expect(s.messages.length).toBe(1);
+    }
   });
 
   it('timeoutremote: a silent server', async () => {

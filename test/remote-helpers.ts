@@ -20,7 +20,7 @@ export interface SinkScript {
   mail?: string;
   rcpt?: string | ((arg: string) => string);
   data?: string;
-  /** reply after the final dot */
+  /** reply after the final dot ('CLOSE': hang up instead) */
   end?: string;
   /** close the connection after this many bytes of DATA */
   dropInData?: number;
@@ -78,6 +78,10 @@ export function smtpSink(script: SinkScript = {}, ip = loopback(), port = 0): Pr
           buf = buf.subarray(n);
           inData = false;
           dataBytes = 0;
+          if (script.end === 'CLOSE') {
+            s.destroy();
+            return;
+          }
           s.write(`${script.end ?? '250 ok queued'}\r\n`);
           continue;
         }

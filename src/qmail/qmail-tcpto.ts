@@ -44,7 +44,8 @@ export function main(ctx: Ctx): number {
   const start = Math.floor(Date.now() / 1000);
   let text = '';
   for (const r of decodeRecords(buf)) {
-    if (r.count >= 1) text += `${r.ip} timed out ${(start - r.when) >>> 0} seconds ago; # recent timeouts: ${r.count}\n`;
+    // unsigned long arithmetic, as the original: a time in the future wraps
+    if (r.count >= 1) text += `${r.ip} timed out ${BigInt.asUintN(64, BigInt(start - r.when))} seconds ago; # recent timeouts: ${r.count}\n`;
   }
   writeAll(1, text);
   return 0;
