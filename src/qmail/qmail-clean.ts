@@ -16,6 +16,7 @@ import { qmailHome } from '../lib/qmailhome.ts';
 import { queueDir, queueSplit } from '../lib/queue/layout.ts';
 import { cleanRequest, cleanupPid } from '../lib/send/clean.ts';
 
+/** qmail-clean: see the module comment; resolves 0 at EOF, 100 on a write error, 111 without a queue. */
 export async function main(ctx: Ctx): Promise<number> {
   const queue = queueDir(qmailHome(ctx.env));
   try {

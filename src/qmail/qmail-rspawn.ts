@@ -25,7 +25,9 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, constants, existsSync, fstatSync, openSync, statSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
 import type { Ctx } from '../lib/program.ts';
+import { sys } from '../lib/native.ts';
 import { qmailHome } from '../lib/qmailhome.ts';
 import { AUTO_SPAWN, checkCommand, CommandParser, encodeGreeting, encodeReport, type Command } from '../lib/spawn/protocol.ts';
 import { remoteReport } from '../lib/rspawn/report.ts';
@@ -76,36 +78,60 @@ function deliver(cmd: Command, messDir: string, owner: number, prog: string, env
     return Promise.resolve({ status: 'Z', text: 'Sorry, message has wrong owner. (#4.3.5)\n' });
   }
   const arg = (s: string): string => Buffer.from(s, 'latin1').toString('utf8');
+  let pipe: [number, number];
+  try {
+    pipe = sys.pipe();
+  } catch {
+    closeSync(fd);
+    return Promise.resolve({ status: 'Z', text: 'qmail-spawn unable to create pipe. (#4.3.0)\n' });
+  }
+  const [r, w] = pipe;
   return new Promise((resolve) => {
     const out: Buffer[] = [];
     let child;
     try {
-      child = spawn(prog, [arg(cmd.recipient.slice(at + 1)), arg(cmd.sender), arg(cmd.recipient)], {
-        stdio: [fd, 'pipe', 'pipe'],
-        env: env as NodeJS.ProcessEnv,
-      });
+      // fd 1 and fd 2 on the same pipe (fd_copy(2,1)), so the report keeps the order of the writes
+      child = spawn(prog, [arg(cmd.recipient.slice(at + 1)), arg(cmd.sender), arg(cmd.recipient)], { stdio: [fd, w, w], env: env as NodeJS.ProcessEnv });
     } catch {
       closeSync(fd);
+      closeSync(w);
+      closeSync(r);
       resolve({ status: 'Z', text: 'qmail-spawn unable to fork. (#4.3.0)\n' });
       return;
     }
     closeSync(fd);
+    closeSync(w);
     let failed: NodeJS.ErrnoException | undefined;
-    child.on('error', (e: NodeJS.ErrnoException) => (failed = e));
-    child.stdout!.on('data', (b: Buffer) => out.push(b));
-    child.stderr!.on('data', (b: Buffer) => out.push(b));
-    child.on('close', (code, sig) => {
+    let exit: { code: number; crashed: boolean } | undefined;
+    let eof = false;
+    const done = (): void => {
+      if (!eof || !exit) return;
       if (failed) {
         // execvp failed in the child: 111 for a temporary errno, else 100
         const temp = ['EAGAIN', 'ENOMEM', 'ETXTBSY', 'EIO', 'ENFILE', 'EMFILE', 'ETIMEDOUT', 'EINTR'].includes(failed.code ?? '');
         resolve(remoteReport({ code: temp ? 111 : 100 }, Buffer.alloc(0)));
-        return;
-      }
-      resolve(remoteReport({ code: code ?? 0, crashed: sig !== null }, Buffer.concat(out)));
+      } else resolve(remoteReport(exit, Buffer.concat(out)));
+    };
+    const rs = new Socket({ fd: r, readable: true, writable: false });
+    rs.on('data', (b: Buffer) => out.push(b));
+    rs.on('error', () => undefined);
+    rs.on('close', () => {
+      eof = true;
+      done();
+    });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      failed = e;
+      exit = { code: 0, crashed: false };
+      done();
+    });
+    child.on('exit', (code, sig) => {
+      exit = { code: code ?? 0, crashed: sig !== null };
+      done();
     });
   });
 }
 
+/** qmail-rspawn: see the module comment; resolves 0 after EOF and the last report, 111 without queue/mess. */
 export async function main(ctx: Ctx): Promise<number> {
   const home = qmailHome(ctx.env);
   const messDir = `${home}/queue/mess`;

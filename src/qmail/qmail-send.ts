@@ -30,6 +30,7 @@ import { Engine } from '../lib/send/engine.ts';
 import { SendLog } from '../lib/send/log.ts';
 import { readGreeting } from '../lib/send/pipes.ts';
 
+/** qmail-send: see the module comment; resolves 0 after TERM, 111 when it cannot start. */
 export async function main(ctx: Ctx): Promise<number> {
   const log = new SendLog(0);
   const alert = (s: string): number => {

@@ -58,6 +58,7 @@ function switchIds(): { l: number; q: number; r: number; s: number; gq: number; 
   return { l: qmaill, q: qmailq, r: qmailr, s: qmails, gq: qmail, gn: nofiles };
 }
 
+/** qmail-start: see the module comment; execs qmail-send, returns 111 only when setting up failed. */
 export function main(ctx: Ctx): number {
   try {
     process.chdir('/');

@@ -152,7 +152,7 @@ export class Engine {
           f[2 * c],
           f[2 * c + 1],
           (r) => this.report(c, r),
-          () => this.spawndied(c),
+          () => this.spawndied(),
         ),
     );
     this.clean = new CleanClient(f[4], f[5], () => {
@@ -196,11 +196,11 @@ export class Engine {
     return `${this.queue}/${name}`;
   }
 
-  private spawndied(c: number): void {
+  /** A spawner's pipe closed: stop; its deliveries in progress are not waited for (del_canexit). */
+  private spawndied(): void {
     this.o.log('alert: oh no! lost spawn connection! dying...');
     this.exitasap = true;
     this.pump();
-    void c;
   }
 
   private status(): void {
