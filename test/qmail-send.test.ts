@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { chownSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { Mta, RUN_GID, RUN_UID } from './send-helpers.ts';
-import { ours, until } from './helpers.ts';
+import { isRoot, ours, until } from './helpers.ts';
 import { execa } from 'execa';
 
 let mta: Mta | undefined;
@@ -269,5 +269,16 @@ describe('qmail-send', () => {
     expect(r.exitCode).toBe(0);
     await until(() => mta!.log.includes('status: exiting'));
     expect(mta.log).toContain('alert: oh no! lost spawn connection! dying...');
+  });
+
+  it.skipIf(!isRoot)('as root without qmail users: no uid switches, qmail-lspawn delivers through its per-uid workers', async () => {
+    mta = new Mta();
+    await mta.start({}, [], true);
+    const id = await mta.inject('s@x.example', ['joe@here.example', 'joe-hard@here.example']);
+    await mta.waitLog(new RegExp(`^end msg ${id}$`));
+    expect(mta.log).toContain('delivery 1: success: did_1+0+0/');
+    expect(mta.maildir(mta.joe).length).toBe(1);
+    expect(statSync(`${mta.joe}/Maildir/new/${readdirSync(`${mta.joe}/Maildir/new`)[0]}`).uid).toBe(RUN_UID);
+    expect(await mta.stop()).toBe(0);
   });
 });

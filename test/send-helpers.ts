@@ -79,7 +79,7 @@ export class Mta {
   }
 
   /** qmail-newu, then qmail-start ./Maildir/ as the delivering user; resolves after the first status line. */
-  async start(env: Record<string, string> = {}, logger: string[] = []): Promise<void> {
+  async start(env: Record<string, string> = {}, logger: string[] = [], asRoot = false): Promise<void> {
     await execa(ours('qmail-newu'), [], { env: { QMAILHOME: this.qh } });
     chownR(`${this.qh}/users`);
     this.log = [];
@@ -87,8 +87,8 @@ export class Mta {
     this.proc = execa(ours('qmail-start'), ['./Maildir/', ...logger], {
       env: { PATH: `${this.stubs}:${process.env.PATH}`, QMAILHOME: this.qh, ...env },
       extendEnv: false,
-      uid: isRoot ? RUN_UID : undefined,
-      gid: isRoot ? RUN_GID : undefined,
+      uid: isRoot && !asRoot ? RUN_UID : undefined,
+      gid: isRoot && !asRoot ? RUN_GID : undefined,
       reject: false,
       buffer: false,
       stdin: 'ignore',
