@@ -1,6 +1,6 @@
 /**
  * native: the POSIX calls Node does not expose (flock, pipe, mkfifo, setsid,
- * rlimits, fd flags, dup2, crypt(3)), from the small addon in src/native/sys.c, built
+ * rlimits, fd flags, dup2, posix_spawn/waitpid, crypt(3)), from the small addon in src/native/sys.c, built
  * by `npm run build` against the pinned runtime's headers. Errors thrown carry
  * `.code` (errno name) and `.errno`, so errstr() prints DJB's phrase.
  */
@@ -27,6 +27,23 @@ export interface Sys {
    * only by throwing (`.code` = errno name) when the exec fails.
    */
   execve(path: string, argv: string[], envp: string[]): never;
+  /**
+   * posix_spawn(3) of path with argv (argv[0] as given) and envp
+   * (`NAME=value` strings): fd (a socket) dup2'ed onto fds 0 and 1 (-1:
+   * both inherited), fd 2 inherited, other descriptors closed if
+   * FD_CLOEXEC (Node's are); all signals default, empty mask in the child.
+   * No fork of the Node process (glibc uses CLONE_VM|CLONE_VFORK). Returns
+   * the pid; throws (`.code` = errno name: ENOENT, EACCES, ENOEXEC...) when
+   * the child cannot exec, which glibc reports to the parent. The caller
+   * must reap the child (waitpid).
+   */
+  spawn(path: string, argv: string[], envp: string[], fd: number): number;
+  /**
+   * waitpid(pid, WNOHANG): the raw wait status (as in `tcpserver: end PID
+   * status S`) once the child has ended and is reaped, undefined while it
+   * runs. Throws (ECHILD) for a pid that is not an unreaped child.
+   */
+  waitpid(pid: number): number | undefined;
   /**
    * crypt(3) (libxcrypt's crypt_rn) of key with setting (a salt or a whole
    * stored hash such as `$y$j9T$...`): the hash, or null when the setting is

@@ -22,6 +22,16 @@
  *                            SIGXFSZ back to SIG_DFL (Node ignores them);
  *                            returns only by throwing, where process.execve
  *                            aborts the process on failure
+ *   spawn(path, argv, envp, fd) -> pid   posix_spawn(3) (glibc: CLONE_VM|
+ *                            CLONE_VFORK, no copy of the parent's page
+ *                            tables): fd dup2'ed onto 0 and 1 (fd -1: 0
+ *                            and 1 inherited), 2 inherited (its FD_CLOEXEC
+ *                            cleared, as execve above), every signal at its
+ *                            default action and an empty signal mask in the
+ *                            child; other fds keep their FD_CLOEXEC. An exec
+ *                            failure is thrown like any errno (ENOENT...)
+ *   waitpid(pid) -> status | undefined   waitpid(pid, WNOHANG): the raw wait
+ *                            status, undefined while the child runs
  *   crypt(key, setting) -> hash | null   crypt(3) of libxcrypt (crypt_rn: every
  *                            scheme the system's shadow file may use: $y$,
  *                            $6$, $5$, $1$...); key is a Buffer, the work area
@@ -34,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +53,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <crypt.h>
 
@@ -52,7 +64,7 @@ static const char *errname(int e) {
     E(ENOMEM) E(EACCES) E(EFAULT) E(EBUSY) E(EEXIST) E(ENOTDIR) E(EISDIR)
     E(EINVAL) E(ENFILE) E(EMFILE) E(ENOSPC) E(EROFS) E(EPIPE) E(ENOLCK)
     E(ENAMETOOLONG) E(ELOOP) E(EDQUOT) E(ENOSYS)
-    E(ENOEXEC) E(E2BIG) E(ETXTBSY) E(ELIBBAD)
+    E(ENOEXEC) E(E2BIG) E(ETXTBSY) E(ELIBBAD) E(ECHILD)
 #undef E
     default: return "EUNKNOWN";
   }
@@ -287,6 +299,73 @@ static napi_value js_execve(napi_env env, napi_callback_info info) {
   return fail(env, "execve");
 }
 
+static napi_value js_spawn(napi_env env, napi_callback_info info) {
+  napi_value a[4];
+  char path[4096];
+  size_t len;
+  char **av, **ev;
+  int fd, fl, rc;
+  pid_t pid;
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  sigset_t all, none;
+  if (!args(env, info, 4, a)) return NULL;
+  if (napi_get_value_string_utf8(env, a[0], path, sizeof path, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "path must be a string");
+    return NULL;
+  }
+  fd = i32(env, a[3]);
+  av = strv(env, a[1]);
+  ev = strv(env, a[2]);
+  if (!av || !ev) {
+    strvfree(av);
+    strvfree(ev);
+    napi_throw_type_error(env, NULL, "argv and envp must be arrays of strings");
+    return NULL;
+  }
+  fl = fcntl(2, F_GETFD);
+  if (fl != -1 && (fl & FD_CLOEXEC)) fcntl(2, F_SETFD, fl & ~FD_CLOEXEC);
+  sigfillset(&all);
+  sigemptyset(&none);
+  rc = posix_spawn_file_actions_init(&fa);
+  if (!rc && fd >= 0) {
+    /* dup2(fd, fd) does nothing to FD_CLOEXEC: go through a third fd then */
+    if (fd == 0 || fd == 1) {
+      rc = posix_spawn_file_actions_adddup2(&fa, fd, 3);
+      fd = 3;
+    }
+    if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, fd, 0);
+    if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, fd, 1);
+    if (!rc && fd == 3) rc = posix_spawn_file_actions_addclose(&fa, 3);
+  }
+  if (!rc) rc = posix_spawnattr_init(&at);
+  if (!rc) rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  if (!rc) rc = posix_spawnattr_setsigdefault(&at, &all);
+  if (!rc) rc = posix_spawnattr_setsigmask(&at, &none);
+  if (!rc) rc = posix_spawn(&pid, path, &fa, &at, av, ev);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  strvfree(av);
+  strvfree(ev);
+  if (rc) {
+    errno = rc;
+    return fail(env, "posix_spawn");
+  }
+  return num(env, pid);
+}
+
+static napi_value js_waitpid(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  int st;
+  pid_t r;
+  if (!args(env, info, 1, a)) return NULL;
+  do r = waitpid((pid_t)i32(env, a[0]), &st, WNOHANG);
+  while (r == -1 && errno == EINTR);
+  if (r == -1) return fail(env, "waitpid");
+  if (r == 0) return undef(env);
+  return num(env, st);
+}
+
 static napi_value js_crypt(napi_env env, napi_callback_info info) {
   napi_value a[2], out;
   void *data;
@@ -340,6 +419,8 @@ static napi_value init(napi_env env, napi_value exports) {
   put(env, exports, "close", js_close);
   put(env, exports, "timeofday", js_timeofday);
   put(env, exports, "execve", js_execve);
+  put(env, exports, "spawn", js_spawn);
+  put(env, exports, "waitpid", js_waitpid);
   put(env, exports, "crypt", js_crypt);
   napi_create_object(env, &names);
 #define R(x) napi_set_named_property(env, names, #x, num(env, RLIMIT_##x));
