@@ -12,8 +12,9 @@
  *   ctx.env.PATH the same way; if it is one of our opted-in programs its main
  *   runs in this process with the same streams and session, argv, and
  *   ctx.env + edits (pathexec_env order); its exit status is returned. Any
- *   other program is spawned with the connection's socket as fds 0 and 1 and
- *   fd 2 inherited, and its exit status returned (a signal death is recorded
+ *   other program is spawned (child.ts: posix_spawn, no fork of Node) with
+ *   the connection's socket as fds 0 and 1 and fd 2 inherited, and its exit
+ *   status returned (a signal death is recorded
  *   as the session's raw wait status, so tcpserver's `end` line shows it).
  *   The caller must not have read from ctx.stdin (bytes libuv buffered would
  *   not reach the spawned program); the socket is paused and made blocking
@@ -24,14 +25,13 @@
  * the errno error (ENOENT, EACCES) pathexec would report.
  */
 import { accessSync, constants, statSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Ctx } from './program.ts';
 import { applyEnv, execOrDie, pathexecRun, type EnvEdit } from './pathexec.ts';
 import { bindSession, inProcessMain, sessionOf } from './inprocess.ts';
 import { die } from './strerr.ts';
 import { sys } from './native.ts';
-import { waitStatus } from './ucspi/logline.ts';
+import { startChild } from './child.ts';
 
 class Found {
   readonly path: string;
@@ -89,18 +89,22 @@ export function socketFd(s: Socket): number | undefined {
 }
 
 /**
- * Spawn path with the connection on fds 0/1 (fd 2 inherited); resolves with
- * the raw wait status, rejects with the spawn error (ENOENT, EACCES, ...).
- * onPid is called with the child's pid as soon as it exists.
+ * Start path (argv, envp as `NAME=value` strings) with the connection fd on
+ * its fds 0/1 (made blocking; fd 2 inherited) through child.ts's
+ * startChild (posix_spawn); resolves with the raw wait status, rejects with
+ * the spawn/exec error (ENOENT, EACCES, ENOEXEC...). onPid is called with
+ * the child's pid as soon as it exists, before the promise settles.
  */
 export function spawnOnFd(path: string, argv: string[], envp: string[], fd: number, onPid?: (pid: number) => void): Promise<number> {
   sys.nonblock(fd, false);
-  return new Promise((resolve, reject) => {
-    const child = spawn(path, argv.slice(1), { argv0: argv[0], env: envObject(envp), stdio: [fd, fd, 'inherit'] });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve(waitStatus(code, signal)));
-    if (child.pid !== undefined) onPid?.(child.pid);
-  });
+  let child;
+  try {
+    child = startChild(path, argv, envp, fd);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  onPid?.(child.pid);
+  return child.exited;
 }
 
 /** Run the rest of the chain (see the module comment); `prog` names the caller in messages. */

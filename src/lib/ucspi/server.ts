@@ -25,8 +25,11 @@
  *    inside a session ends just that session with status n.
  *    A session still running a minute (abandonAfter) after its client went
  *    away is given up: connection closed, `end PID status 9` (as if killed).
- *  - anything else: fork/exec (child_process.spawn) with the socket as fds
- *    0 and 1 (made blocking), fd 2 inherited; tcpserver then closes its copy.
+ *  - anything else: posix_spawn (chain.ts spawnOnFd -> child.ts; no fork of
+ *    the Node process, reaped on SIGCHLD) with the socket as fds 0 and 1
+ *    (made blocking), fd 2 inherited; tcpserver then closes its copy. An
+ *    exec failure (ENOENT, EACCES, ENOEXEC...) comes back from the spawn
+ *    and gives the `unable to run` warning and `end PID status 28416`.
  *    Its `pid N from IP` and `ok` lines carry the child's real pid and are
  *    written right after the spawn (the original's child writes them before
  *    its lookups; the content is the same, only the moment differs).

@@ -1,0 +1,77 @@
+/**
+ * child: external programs started without forking Node, and reaped.
+ *
+ *   startChild(path, argv, envp, fd) -> { pid, exited }
+ *
+ * The program is started by sys.spawn (src/native/sys.c: posix_spawn(3),
+ * which glibc runs with CLONE_VM|CLONE_VFORK, so its cost does not grow
+ * with the size of this process, where child_process.spawn forks the whole
+ * Node process): argv[0] as given, envp (`NAME=value` strings) as its
+ * whole environment, fd dup2'ed onto its fds 0 and 1 (-1: both inherited),
+ * fd 2 inherited, every signal at its default action and an empty signal
+ * mask (what the C tcpserver's child has after sig_uncatch/sig_unblock).
+ * Throws the errno error (`.code` ENOENT, EACCES, ENOEXEC...) when the
+ * program cannot be exec'd; a file without `#!` is not handed to /bin/sh
+ * (ENOEXEC), as execve(2) in the originals' pathexec does not.
+ *
+ * `exited` resolves with the raw wait status (`tcpserver: end PID status
+ * S`: exit code << 8, or the signal number, plus 128 for a core dump).
+ * Reaping: on SIGCHLD (a Node signal listener) each of OUR pending pids is polled with
+ * waitpid(pid, WNOHANG); never waitpid(-1), which would steal the children
+ * of libuv (child_process) and of anyone else in the process. A pid someone
+ * else reaped (ECHILD) resolves with status 0: its real status is lost.
+ * Signal handles do not keep Node's event loop alive, so while children are
+ * pending a timer does (as a ChildProcess handle would): a server whose
+ * only work is waiting for a child stays up to see it end.
+ */
+import { sys } from './native.ts';
+
+/** A started program: its pid, and its raw wait status once it has ended. */
+export interface Child {
+  pid: number;
+  exited: Promise<number>;
+}
+
+/** Our children not yet reaped: pid -> resolve(status). */
+const pending = new Map<number, (status: number) => void>();
+let listening = false;
+/** Keeps the event loop alive while `pending` is not empty. */
+let keepAlive: NodeJS.Timeout | undefined;
+
+/** Reap every pending child that has ended (the SIGCHLD listener). */
+function reap(): void {
+  for (const [pid, done] of pending) {
+    let status: number | undefined;
+    try {
+      status = sys.waitpid(pid);
+    } catch {
+      status = 0; // ECHILD: reaped by someone else
+    }
+    if (status === undefined) continue;
+    pending.delete(pid);
+    done(status);
+  }
+  if (pending.size === 0 && keepAlive !== undefined) {
+    clearInterval(keepAlive);
+    keepAlive = undefined;
+  }
+}
+
+/**
+ * Start path (see the module comment). Throws the spawn/exec error; the
+ * returned `exited` never rejects.
+ */
+export function startChild(path: string, argv: string[], envp: string[], fd: number): Child {
+  if (!listening) {
+    // before the first spawn, so no child can end unseen
+    process.on('SIGCHLD', reap);
+    listening = true;
+  }
+  const pid = sys.spawn(path, argv, envp, fd);
+  let done!: (status: number) => void;
+  const exited = new Promise<number>((resolve) => (done = resolve));
+  pending.set(pid, done);
+  keepAlive ??= setInterval(() => undefined, 0x7fffffff);
+  return { pid, exited };
+}
+
