@@ -116,6 +116,10 @@ describe('qmail-send', () => {
     const id = await mta.inject('sender@here.example', ['joe-soft@here.example']);
     await mta.waitLog(/^delivery \d+: deferral: busy\/$/);
     const birth = Math.floor(statSync(`${mta.qh}/queue/info/${split(id)}`).mtimeMs / 1000);
+    // todo/ -> info/ + local/ (INTERNALS): todo and intd gone, mess kept, records as qmail-send writes them
+    expect(readFileSync(`${mta.qh}/queue/info/${split(id)}`, 'latin1')).toBe('Fsender@here.example\0');
+    expect(readFileSync(`${mta.qh}/queue/local/${split(id)}`, 'latin1')).toBe('Tjoe-soft@here.example\0');
+    expect([mta.queueFiles('todo'), mta.queueFiles('intd'), mta.queueFiles('remote'), mta.queueFiles('mess')]).toEqual([[], [], [], [`mess/${split(id)}`]]);
     // ALRM: retried at once
     mta.proc!.kill('SIGALRM');
     const n = mta.log.length;
