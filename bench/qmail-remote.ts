@@ -75,6 +75,7 @@ const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.
 
 async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 300));
+  await pool(100, 4, inproc); // warm-up: JIT, resolver, control file cache of the kernel
   const rows: Array<[string, number, number | undefined]> = [];
   for (const conc of [1, 20]) {
     const c = median(Array.from({ length: RUNS }, () => cSource(conc, N)));

@@ -94,6 +94,24 @@ describe('netstring', () => {
     }
     expect(new Set(outs).size).toBe(1);
   });
+
+  it('seeded fuzz: mutated QMTP and QMQP sessions always end with 0, 100 or 111', async () => {
+    const rnd = prng(5);
+    const base = Buffer.concat([msg('\r', 'Subject: x\r\n\r\nbody\r\n', 'a@b', ['u@c', 'v@c']), msg('\n', 'two\n', '', ['w@c'])]);
+    const qbase = encode(encodeList(['m\n', 's@x', 'u@y']));
+    for (let round = 0; round < 150; round++) {
+      for (const [b, serve] of [
+        [base, (r: ByteReader) => qmtpServe(r, qcfg([], []))],
+        [qbase, (r: ByteReader) => qmqpServe(r, { local: 'l', remoteIp: 'i', remoteHost: 'h', queue: async () => ({ reply: '', qp: 1 }), write: async () => undefined })],
+      ] as const) {
+        const m = Buffer.from(b);
+        for (let k = 0; k < 1 + Math.floor(rnd() * 4); k++) m[Math.floor(rnd() * m.length)] = Math.floor(rnd() * 256);
+        const cut = m.subarray(0, rnd() < 0.3 ? Math.floor(rnd() * m.length) : m.length);
+        const code = await runSession(() => serve(readerOf(cut, 1 + Math.floor(rnd() * 20))));
+        expect([0, 100, 111]).toContain(code);
+      }
+    }
+  });
 });
 
 interface Queued {
