@@ -85,6 +85,15 @@ describe('qmail-inject program', () => {
     r = await inject(h, ['a@b.c'], '\n', { QMAILQUEUE: `${d}/missing` });
     expect([r.exitCode, r.stderr]).toEqual([111, 'qmail-inject: fatal: unable to exec qq (#4.3.0)\n']);
   });
+  it('-n passes an 8 MB body through byte for byte', async () => {
+    const h = home();
+    const body = Buffer.alloc(8 << 20);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 255;
+    const r = await execa(ours('qmail-inject'), ['-n', 'a@b.c'], { input: Buffer.concat([Buffer.from('Subject: s\n\n'), body, Buffer.from('\n')]), env: { QMAILHOME: h }, extendEnv: false, encoding: 'buffer', stripFinalNewline: false });
+    const out = Buffer.from(r.stdout as unknown as Uint8Array);
+    expect(out.subarray(out.length - body.length - 1).equals(Buffer.concat([body, Buffer.from('\n')]))).toBe(true);
+    expect(out.subarray(0, out.length - body.length - 1).toString('latin1')).toMatch(/\nSubject: s\n\n$/);
+  });
   it('usage and input errors', async () => {
     const h = home();
     let r = await inject(h, ['-z'], '');

@@ -218,6 +218,14 @@ describe('qmail-inject -n: header/body split and bad input', () => {
     expect(r.recipients.length).toBe(3000);
     expect(r.recipients[0]).toBe('r2999@x.y');
   });
+  it('a 30 MB body passes as bytes, a missing final newline added', () => {
+    const body = Buffer.alloc(30 << 20, 0xe9);
+    const r = run(Buffer.concat([Buffer.from('Subject: big\n\n'), body]) as unknown as string);
+    expect(r.bytes.length).toBe(gen.length + 'Subject: big\n\n'.length + body.length + 1);
+    expect(r.bytes.subarray(0, gen.length).toString('latin1')).toBe(gen);
+    expect(r.bytes[r.bytes.length - 2]).toBe(0xe9);
+    expect(r.bytes[r.bytes.length - 1]).toBe(10);
+  });
   it('an unparsable recipient field is kept as is; other address fields are fatal', () => {
     const r = run('To: (open\nCc: c@x.y\n\n');
     expect(r.message).toContain('\nTo: (open\nCc: c@x.y\n');

@@ -11,8 +11,11 @@
  *   followed by that line (CRLF-terminated input therefore has no header);
  * - at end of input the header simply ends (no empty line is added).
  *
- * Strings are latin1. The callbacks see each field with its continuation
- * lines and final `\n`, then done() once, then body lines in order.
+ * Header fields are handed over as latin1 strings (one char a byte), each
+ * with its continuation lines and final `\n`; then done() once; then the
+ * body in pieces: strings for the lines headerbody looked at, then the rest
+ * of the input as bytes, untouched (never decoded, so a huge body costs no
+ * conversion), with the missing final `\n` added when needed.
  */
 import { hfieldValid } from './hfield.ts';
 
@@ -20,18 +23,21 @@ import { hfieldValid } from './hfield.ts';
 export interface HeaderBodySink {
   field(f: string): void;
   done(): void;
-  body(line: string): void;
+  body(piece: string | Uint8Array): void;
 }
 
-/** Feed text (latin1) through sink as described in the module comment. */
-export function headerbody(text: string, sink: HeaderBodySink): void {
+/** Feed input through sink as described in the module comment. */
+export function headerbody(input: Uint8Array, sink: HeaderBodySink): void {
+  const n = input.length;
+  const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   let pos = 0;
   const next = (): string | undefined => {
-    if (pos >= text.length) return undefined;
-    const nl = text.indexOf('\n', pos);
-    const line = nl < 0 ? text.slice(pos) + '\n' : text.slice(pos, nl + 1);
-    pos = nl < 0 ? text.length : nl + 1;
-    return line;
+    if (pos >= n) return undefined;
+    const nl = buf.indexOf(10, pos);
+    const end = nl < 0 ? n : nl + 1;
+    const line = buf.toString('latin1', pos, end);
+    pos = end;
+    return nl < 0 ? line + '\n' : line;
   };
   let line = '';
   let lineok = false;
@@ -64,8 +70,8 @@ export function headerbody(text: string, sink: HeaderBodySink): void {
     }
     lineok = true;
   }
-  if (pos < text.length) {
-    const rest = text.slice(pos);
-    sink.body(rest.endsWith('\n') ? rest : rest + '\n');
+  if (pos < n) {
+    sink.body(buf.subarray(pos));
+    if (buf[n - 1] !== 10) sink.body('\n');
   }
 }

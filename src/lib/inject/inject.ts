@@ -62,8 +62,10 @@ export interface InjectRequest {
 
 /** What prepareMessage() produces. */
 export interface Prepared {
-  /** the message, latin1 */
-  message: string;
+  /** the message's bytes */
+  bytes: Buffer;
+  /** the same as a latin1 string (decoded on demand) */
+  readonly message: string;
   sender: string;
   recipients: string[];
 }
@@ -102,7 +104,7 @@ export function prepareMessage(s: InjectSettings, req: InjectRequest): Prepared 
   const seen = new Uint8Array(H.NUM);
   const saved: string[] = [];
   let head = '';
-  const body: string[] = [];
+  const body: Buffer[] = [];
   let resent = false;
 
   const rw = (a: Token[]): void => rewriteAddress(a, s);
@@ -257,12 +259,20 @@ export function prepareMessage(s: InjectSettings, req: InjectRequest): Prepared 
     head += saved.join('');
   };
 
-  const text = typeof req.input === 'string' ? req.input : Buffer.from(req.input.buffer, req.input.byteOffset, req.input.byteLength).toString('latin1');
-  headerbody(text, { field, done, body: (l) => body.push(l) });
+  const input = typeof req.input === 'string' ? Buffer.from(req.input, 'latin1') : req.input;
+  headerbody(input, { field, done, body: (p) => body.push(typeof p === 'string' ? Buffer.from(p, 'latin1') : (p as Buffer)) });
 
   const recipients = reciplist.slice();
   if (flagrh) recipients.push(...(resent ? hrrlist : hrlist));
-  return { message: head + body.join(''), sender: sender ?? '', recipients };
+  const bytes = Buffer.concat([Buffer.from(head, 'latin1'), ...body]);
+  return {
+    bytes,
+    get message() {
+      return bytes.toString('latin1');
+    },
+    sender: sender ?? '',
+    recipients,
+  };
 }
 
 /** The envelope qmail-queue reads: `F<sender>\0` `T<recip>\0`... `\0` (latin1). */
@@ -273,8 +283,14 @@ export function envelopeBytes(sender: string, recipients: string[]): Buffer {
 }
 
 /** Result of injectMessage(). */
-export interface Injected extends Prepared {
-  /** the printed message (print mode) */
+export interface Injected {
+  /** the message as queued or printed */
+  bytes: Buffer;
+  /** envelope sender */
+  sender: string;
+  /** envelope recipients, in qmail-inject's order */
+  recipients: string[];
+  /** print mode: the bytes to print (= bytes) */
   output?: Buffer;
   /** queue message number, when queued in-process */
   id?: number;
@@ -288,9 +304,9 @@ export interface Injected extends Prepared {
  */
 export async function injectMessage(env: Record<string, string | undefined>, home: string, s: InjectSettings, req: InjectRequest): Promise<Injected> {
   const p = prepareMessage(s, req);
-  const msg = Buffer.from(p.message, 'latin1');
-  if (req.print) return { ...p, output: msg };
-  const r = await submitMessage(env, { home }, msg, envelopeBytes(p.sender, p.recipients));
+  const out = { bytes: p.bytes, sender: p.sender, recipients: p.recipients };
+  if (req.print) return { ...out, output: p.bytes };
+  const r = await submitMessage(env, { home }, p.bytes, envelopeBytes(p.sender, p.recipients));
   if (r.reply) throw new InjectError(r.reply[0] === 'D' ? 100 : 111, r.reply.slice(1) + '\n');
-  return { ...p, id: r.id };
+  return { ...out, id: r.id };
 }
