@@ -217,7 +217,14 @@ export class Engine {
     } catch {
       return;
     }
-    const s = new Socket({ fd, readable: true, writable: false, allowHalfOpen: true });
+    let s: Socket;
+    try {
+      if (!fstatSync(fd).isFIFO()) throw new Error('not a FIFO');
+      s = new Socket({ fd, readable: true, writable: false, allowHalfOpen: true });
+    } catch {
+      closeSync(fd); // a regular file (LWQ G.9): todo/ is then scanned every SLEEP_TODO only
+      return;
+    }
     s.on('data', () => {
       this.todoWanted = true;
       this.pump();
@@ -591,7 +598,9 @@ export class Engine {
   private startMessdone(id: number): void {
     if (this.doneBusy.has(id)) return;
     this.doneBusy.add(id);
-    void this.messdone(id).finally(() => {
+    void this.messdone(id)
+      .catch(() => this.pqdone.insert({ id, dt: now() + SLEEP_SYSFAIL }))
+      .finally(() => {
       this.doneBusy.delete(id);
       this.pump();
     });
@@ -623,7 +632,9 @@ export class Engine {
       void preprocess(
         { queue: this.queue, split: this.o.split, maps: this.ctl.maps, log: this.o.log, clean: (n) => this.clean.request(n) },
         id,
-      ).then((chans) => {
+      )
+        .catch(() => undefined)
+        .then((chans) => {
         this.todoBusy.delete(id);
         if (chans) {
           const dt = now();
