@@ -16,7 +16,8 @@
  * (deploy/layout.ts). Must run as root. Prints each path it creates.
  *
  * check: LWQ's inst_check (deploy/check.ts): prints each problem with the
- * command to fix it, or the congratulation.
+ * command to fix it, or the congratulation. qmail's accounts are required
+ * for the home /var/qmail only (an embedded or test tree has none).
  *
  * Exit codes: 0 done (check: no problems); 1 check found problems;
  * 100 usage or setup not as root; 111 setup failed (`qmailctl: fatal: ...`).
@@ -25,6 +26,7 @@ import { hostname } from 'node:os';
 import type { Ctx } from './lib/program.ts';
 import { die, usage } from './lib/strerr.ts';
 import { qmailIds } from './lib/qmailids.ts';
+import { DEFAULT_QMAILHOME } from './lib/qmailhome.ts';
 import { systemLayout } from './lib/deploy/layout.ts';
 import { ensureAccounts } from './lib/deploy/accounts.ts';
 import { buildTree } from './lib/deploy/tree.ts';
@@ -36,7 +38,7 @@ export async function main(ctx: Ctx): Promise<number> {
   const l = systemLayout(ctx.env);
   const cmd = ctx.argv[1];
   if (cmd === 'check') {
-    const ps = checkInstall(l, true);
+    const ps = checkInstall(l, l.home === DEFAULT_QMAILHOME);
     ctx.stdout.write(formatProblems(ps));
     return ps.length === 0 ? 0 : 1;
   }
