@@ -47,14 +47,12 @@ const send = await startTree(tree);
 let total = 0;
 const rows: string[] = [];
 async function row(label: string, n: number, one: () => Promise<void>, anchor: number, anchorName: string): Promise<void> {
-  const base = total;
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await one();
   const tInj = (performance.now() - t0) / 1000;
   total += n;
   await waitDelivered(total);
   const tAll = (performance.now() - t0) / 1000;
-  void base;
   const rate = n / tAll;
   rows.push(
     `${label.padEnd(34)} ${String(n).padStart(5)}   ${(n / tInj).toFixed(0).padStart(6)}/s   ${rate.toFixed(0).padStart(6)}/s   ${anchorName} ${anchor}/s   ratio ${(rate / anchor).toFixed(2)}`,

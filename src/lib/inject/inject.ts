@@ -31,14 +31,14 @@
  * Failures throw InjectError (settings.ts): 100 for bad input or a permanent
  * queue refusal, 111 for temporary ones. Strings are latin1 (one char a byte).
  */
-import { quote2, quoteNeed } from '../local/quote.ts';
-import { date822fmt } from '../qmaildate.ts';
+import { quote2 } from '../local/quote.ts';
 import { submitMessage } from '../queue/client.ts';
 import { H, hfieldKnown, hfieldValid } from './hfield.ts';
 import { headerbody } from './headerbody.ts';
+import { dateField, fromTokens, messageIdField, returnPathTokens } from './newfield.ts';
 import { envelopeOf, rewriteAddress } from './rewrite.ts';
 import { InjectError, type InjectSettings } from './settings.ts';
-import { addrlist, parse, T, unparse, type Token } from './token822.ts';
+import { addrlist, parse, unparse, type Token } from './token822.ts';
 
 /** Where recipients come from (-a, -h, -A (default), -H). */
 export type RecipStrategy = 'default' | 'args' | 'header' | 'both';
@@ -72,19 +72,6 @@ export interface Prepared {
 
 const LINELEN = 80;
 const parseFail = (line: string): InjectError => new InjectError(100, `unable to parse this line:\n${line}`);
-
-/** `Date: ...\n` for t seconds (newfield.c). */
-export function dateField(t: number): string {
-  return `Date: ${date822fmt(t)}\n`;
-}
-
-/** `Message-ID: <YYYYMMDDHHMMSS.PID.qmail@idhost>\n` (newfield.c; UTC). */
-export function messageIdField(t: number, pid: number, idhost: string): string {
-  const d = new Date(Math.floor(t) * 1000);
-  const p = (n: number): string => String(n).padStart(2, '0');
-  const stamp = `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
-  return `Message-ID: <${stamp}.${pid}.qmail@${idhost}>\n`;
-}
 
 /** Re-print a field through addrlist with rw; null when it does not parse. */
 function rewriteField(text: string, rw: (a: Token[]) => void): string | null {
@@ -152,41 +139,14 @@ export function prepareMessage(s: InjectSettings, req: InjectRequest): Prepared 
   }
   const flagrh = strategy !== 'args';
 
-  const generated = (t: Token[]): string => {
+  /** Print generated tokens, re-parse and complete them (as qmail-inject does); fatal when that fails. */
+  const generated = (t: Token[], f: (a: Token[]) => void): string => {
     const line = unparse(t, LINELEN);
-    const out = rewriteField(line, rw);
+    const out = rewriteField(line, f);
     if (out === null) throw parseFail(line);
     return out;
   };
-
-  const defaultFrom = (): string => {
-    const fn = s.fullname;
-    const df: Token[] = [
-      { type: T.ATOM, s: 'From' },
-      { type: T.COLON, s: '' },
-    ];
-    if (fn !== undefined && !s.flagNameComment) df.push({ type: T.QUOTE, s: fn }, { type: T.LEFT, s: '' });
-    df.push({ type: quoteNeed(s.mailuser) ? T.QUOTE : T.ATOM, s: s.mailuser });
-    if (s.mailhost !== undefined) df.push({ type: T.AT, s: '' }, { type: T.ATOM, s: s.mailhost });
-    if (fn !== undefined && !s.flagNameComment) df.push({ type: T.RIGHT, s: '' });
-    if (fn !== undefined && s.flagNameComment) df.push({ type: T.COMMENT, s: fn });
-    return generated(df);
-  };
-
-  const defaultReturnPath = (): void => {
-    let user = s.mailruser;
-    if (s.flagHackMess) user += `-${Math.floor(req.now)}.${req.pid}`;
-    if (s.flagHackRecip) user += '-';
-    const drp: Token[] = [
-      { type: T.ATOM, s: 'Return-Path' },
-      { type: T.COLON, s: '' },
-      { type: T.QUOTE, s: user },
-    ];
-    if (s.mailrhost !== undefined) drp.push({ type: T.AT, s: '' }, { type: T.ATOM, s: s.mailrhost });
-    const line = unparse(drp, LINELEN);
-    const out = rewriteField(line, rwreturn);
-    if (out === null) throw parseFail(line);
-  };
+  const defaultFrom = (): string => generated(fromTokens(s), rw);
 
   const field = (h0: string): void => {
     let h = h0;
@@ -240,7 +200,7 @@ export function prepareMessage(s: InjectSettings, req: InjectRequest): Prepared 
 
   const done = (): void => {
     resent = !!(seen[H.R_SENDER] || seen[H.R_FROM] || seen[H.R_REPLYTO] || seen[H.R_TO] || seen[H.R_CC] || seen[H.R_BCC] || seen[H.R_DATE] || seen[H.R_MESSAGEID]);
-    if (sender === undefined) defaultReturnPath();
+    if (sender === undefined) generated(returnPathTokens(s, req.now, req.pid), rwreturn);
     if (req.print) head += `Return-Path: <${quote2(sender ?? '')}>\n`;
     if (resent) {
       if (!seen[H.R_DATE]) head += 'Resent-' + dateField(req.now);
