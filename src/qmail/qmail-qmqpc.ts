@@ -33,6 +33,7 @@ function slurp(fd: number): Buffer | undefined {
   }
 }
 
+/** The program (see the module comment): exit status as described there. */
 export async function main(ctx: Ctx): Promise<number> {
   const home = qmailHome(ctx.env);
   try {

@@ -24,6 +24,7 @@ import { submit } from '../lib/qmtp/submit.ts';
 
 export const inProcess = true;
 
+/** The program (see the module comment): exit status as described there. */
 export async function main(ctx: Ctx): Promise<number> {
   const home = qmailHome(ctx.env);
   try {

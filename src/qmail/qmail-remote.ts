@@ -42,6 +42,7 @@ function slurp0(): Buffer | undefined {
   }
 }
 
+/** The program (see the module comment): exit status as described there. */
 export async function main(ctx: Ctx): Promise<number> {
   const out = (b: Buffer | string): number => {
     try {

@@ -21,6 +21,7 @@ import { die } from '../lib/strerr.ts';
 
 const PROG = 'qmail-tcpok';
 
+/** The program (see the module comment): exit status as described there. */
 export function main(ctx: Ctx): number {
   const home = qmailHome(ctx.env);
   try {

@@ -22,6 +22,7 @@ import { errstr } from '../lib/errstr.ts';
 import { decodeRecords, tcptoPath, tcptoRead } from '../lib/remote/tcpto.ts';
 import { writeAll } from '../lib/strerr.ts';
 
+/** The program (see the module comment): exit status as described there. */
 export function main(ctx: Ctx): number {
   const home = qmailHome(ctx.env);
   const fatal = (what: string, e: unknown): number => {

@@ -70,7 +70,7 @@ export interface RemoteJob {
   home: string;
   /** pid for the random seed and the tcpto hold-off (default process.pid) */
   pid?: number;
-  /** port for unrouted deliveries (default 25; tests use another) */
+  /** port when smtproutes names none (default 25, qmail's; tests use another) */
   port?: number;
   /**
    * Opportunistic STARTTLS (remote/starttls.ts). Default: control/tlsremote
@@ -269,7 +269,7 @@ async function smtp(peer: Peer, ip: string, set: Settings, sender: string, recip
   try {
     if ((await peer.code()) !== 220) await quit('ZConnected to ', ' but greeting failed');
     if (tls) {
-      const r = await ehloStartTls(peer, set.helo);
+      const r = await ehloStartTls(peer, set.helo, set.timeout);
       if (r.result === 'retry') {
         peer.close();
         return true;

@@ -26,11 +26,12 @@ function keywords(text: Buffer): Set<string> {
 }
 
 /**
- * How the dialogue went: 'ok' (go on with MAIL; `eightbit` when the
+ * Greet and upgrade; `timeout` (seconds, timeoutremote) bounds the TLS
+ * handshake. How the dialogue went: 'ok' (go on with MAIL; `eightbit` when the
  * server's last EHLO listed 8BITMIME), 'rejected' (HELO refused too) or
  * 'retry' (TLS failed: reconnect in the clear).
  */
-export async function ehloStartTls(peer: Peer, helo: string): Promise<{ result: 'ok' | 'rejected' | 'retry'; eightbit: boolean }> {
+export async function ehloStartTls(peer: Peer, helo: string, timeout: number): Promise<{ result: 'ok' | 'rejected' | 'retry'; eightbit: boolean }> {
   await peer.write(`EHLO ${helo}\r\n`);
   if ((await peer.code()) !== 250) {
     await peer.write(`HELO ${helo}\r\n`);
@@ -46,7 +47,7 @@ export async function ehloStartTls(peer: Peer, helo: string): Promise<{ result: 
     const timer = setTimeout(() => {
       t.destroy();
       resolve(undefined);
-    }, 60_000);
+    }, timeout * 1000);
     t.once('secureConnect', () => {
       clearTimeout(timer);
       resolve(t);
