@@ -264,8 +264,15 @@ describe('qmail-send', () => {
     expect([second.exitCode, second.stdout]).toEqual([111, 'alert: cannot start: qmail-send is already running']);
     // kill -9 qmail-lspawn: qmail-send notices, says so, and exits
     const pid = mta.proc!.pid!;
-    const kids = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && readFileSync(`/proc/${p}/stat`, 'latin1').replace(/^.*\) \S+ /, '').startsWith(`${pid} `));
-    const lspawn = kids.find((p) => readFileSync(`/proc/${p}/cmdline`, 'latin1').includes('qmail-lspawn'));
+    const read = (f: string): string => {
+      try {
+        return readFileSync(f, 'latin1');
+      } catch {
+        return ''; // exited meanwhile
+      }
+    };
+    const kids = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && read(`/proc/${p}/stat`).replace(/^.*\) \S+ /, '').startsWith(`${pid} `));
+    const lspawn = kids.find((p) => read(`/proc/${p}/cmdline`).includes('qmail-lspawn'));
     expect(lspawn).toBeDefined();
     process.kill(Number(lspawn), 'SIGKILL');
     const r = await mta.proc!;
