@@ -7,12 +7,12 @@
  * unknown user, commands before authorization, a client that drops.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { execa } from 'execa';
 import { isRoot, ours, theirs, tmpdir, until } from './helpers.ts';
 import { startServer, type Running } from './tcphelpers.ts';
-import { addUser, asFetched, deliver, listing, makeHome, poplib, popEnv } from './pop3helpers.ts';
+import { NOBODY, addUser, asFetched, deliver, listing, makeHome, poplib, popEnv } from './pop3helpers.ts';
 
 const MESSAGES = [
   Buffer.from('Return-Path: <a@example.org>\nSubject: one\n\nfirst line\n.leading dot\n.\n..\nlast\n'),
@@ -197,6 +197,33 @@ out.append(s(p.dele(1)))
 out.append(s(p.quit()))`);
       expect(out.slice(1)).toEqual([asFetched(MESSAGES[0]).toString('latin1'), '+OK ', '+OK ']);
       expect(listing(h.maildir)).toEqual([]);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+describe.skipIf(!isRoot)('the embedded setup: everything runs as one unprivileged user (nobody)', () => {
+  it('checkpassword takes entries without uid/gid and runs qmail-pop3d as that same user', async () => {
+    const h = makeHome();
+    const names = await deliver(h.maildir, [MESSAGES[1]]);
+    const etc = `${h.dir}/etc`;
+    mkdirSync(etc);
+    chownSync(etc, NOBODY, NOBODY);
+    const env = { POPPASSWD: `${etc}/poppasswd`, PATH: popEnv('').PATH };
+    await execa(ours('setuidgid'), ['nobody', ours('qmail-poppass'), 'frank', h.home], { input: 'emb\n', env });
+    expect(readFileSync(`${etc}/poppasswd`, 'latin1')).toMatch(/^frank:scrypt\$[^:]+:::/);
+    // LWQ's absolute path for the check program
+    const srv = await startServer(ours('setuidgid'), ['-R', '-H', '-l0', '127.0.0.1', '0', 'qmail-popup', 'pop.example', ours('checkpassword'), 'qmail-pop3d', 'Maildir'], env, ['nobody', ours('tcpserver')]);
+    try {
+      const bad = await poplib(srv.port, 'frank', 'wrong', '');
+      expect(bad[1]).toBe('error: -ERR authorization failed');
+      const out = await poplib(srv.port, 'frank', 'emb', `
+out.append(s(p.uidl()[1]))
+out.append(s(b''.join(l + b'\\n' for l in p.retr(1)[1])))
+out.append(s(p.quit()))`);
+      expect(out.slice(1)).toEqual([[`1 ${names[0].slice(4)}`], asFetched(MESSAGES[1]).toString('latin1'), '+OK ']);
+      expect(listing(h.maildir)).toEqual([`cur/${names[0].slice(4)}:2,`]);
     } finally {
       await srv.stop();
     }
