@@ -148,7 +148,7 @@ describe('qmail-send', () => {
     mta.control('locals', 'here.example\nother.example\n');
     mta.control('virtualdomains', 'virt.example:joe\nbob@v2.example:joe-vuser\n.sub.example:joe-sub\n');
     mta.proc!.kill('SIGHUP');
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 1000)); // the handler runs on a later loop turn
     const id = await mta.inject('s@x.example', ['a@other.example', 'info@virt.example', 'bob@v2.example', 'x@deep.sub.example', 'joe', 'joe%here.example@here.example']);
     await mta.waitLog(new RegExp(`^end msg ${id}$`));
     const starts = mta.log.filter((l) => l.startsWith(`starting delivery`) && l.includes(` msg ${id} `)).map((l) => l.replace(/^starting delivery \d+: msg \d+ /, ''));
