@@ -15,6 +15,8 @@ import { blast } from '../src/lib/remote/blast.ts';
 import { mxOrder } from '../src/lib/remote/mx.ts';
 import { Routes } from '../src/lib/remote/routes.ts';
 import { addrmangle } from '../src/lib/remote/addrmangle.ts';
+import { spawnDelivery, tcptoClean } from '../src/lib/remote/spawn.ts';
+import { closeSync, openSync } from 'node:fs';
 
 const closers: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -207,6 +209,26 @@ time.sleep(120)
   const port = await new Promise<number>((res) => p.stdout!.once('data', (d: Buffer) => res(Number(d.toString().trim()))));
   return { ip, port };
 }
+
+describe('in-process delivery for qmail-rspawn', () => {
+  it('spawnDelivery reads the queue file descriptor and gives the spawn report', async () => {
+    const s = await sink({ rcpt: (a) => (a.startsWith('<no@') ? '553 sorry' : '250 ok') });
+    const home = routed(s);
+    writeFileSync(`${home}/m`, 'Subject: fd\n\nfrom a descriptor\n');
+    const fd = openSync(`${home}/m`, 'r');
+    try {
+      expect(await spawnDelivery({ recipient: 'u@dest.example', sender: 's@x', fd, env: {}, home })).toEqual({ status: 'K', text: `${s.ip} accepted message.\nRemote host said: 250 ok queued\n` });
+      expect(await spawnDelivery({ recipient: 'no@dest.example', sender: 's@x', fd, env: {}, home })).toEqual({ status: 'D', text: `${s.ip} does not like recipient.\nRemote host said: 553 sorry\nGiving up on ${s.ip}.\n` });
+    } finally {
+      closeSync(fd);
+    }
+    expect(s.messages.map(String)).toEqual(['Subject: fd\r\n\r\nfrom a descriptor\r\n.\r\n']);
+    writeFileSync(`${home}/queue/lock/tcpto`, Buffer.alloc(1024, 7));
+    tcptoClean(home);
+    expect(readFileSync(`${home}/queue/lock/tcpto`)).toEqual(Buffer.alloc(1024));
+    tcptoClean(`${home}/nonexistent`);
+  });
+});
 
 describe('timeouts and qmail-tcpto / qmail-tcpok', () => {
   it('timeoutconnect: a connection timeout is recorded; qmail-tcpto shows it; qmail-tcpok clears it', async () => {

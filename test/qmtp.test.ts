@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { PassThrough } from 'node:stream';
 import { connect } from 'node:net';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { ours, isRoot } from './helpers.ts';
+import { ours, theirs, isRoot } from './helpers.ts';
 import { startServer, type Running } from './tcphelpers.ts';
 import { loopback, makeHome } from './remote-helpers.ts';
 import { ByteReader, encode, encodeList, NetstringError, parse, parseAll } from '../src/lib/netstring.ts';
@@ -282,6 +282,21 @@ describe('round trips through tcpserver into a queue', () => {
     expect(first.mess).toMatch(new RegExp(`^Received: \\(qmail \\d+ invoked from network\\); .*\\nReceived: from unknown \\(127\\.0\\.0\\.1\\)\\n  by mx\\.test with QMTP; .*\\nSubject: rt\\n\\nline\\n$`));
     expect(first.env.sender.toString()).toBe('a@b');
     expect(first.env.recipients.map(String)).toEqual(['u@c.example']);
+  });
+
+  it.skipIf(!theirs('tcpserver'))("under Debian's tcpserver, qmail-qmtpd runs as a process: same replies, 100 on garbage", async () => {
+    const home = makeHome();
+    const ip = loopback();
+    const srv: Running = await startServer(theirs('tcpserver')!, ['-v', '-H', '-R', '-l', 'mx.test', ip, '0', ours('qmail-qmtpd')], { PATH: '/usr/bin:/bin', QMAILHOME: home });
+    stops.push(() => srv.stop());
+    const out = await qmtpClient(ip, srv.port, msg('\n', 'Subject: proc\n\nx\n', 'a@b', ['u@c.example']));
+    expect(out).toMatch(/^\d+:Kok \d+ qp \d+,$/);
+    const q = queued(home);
+    expect(q.length).toBe(1);
+    expect(q[0].mess).toMatch(/^Received: \(qmail \d+ invoked from network\); .*\nReceived: from unknown \(127\.0\.0\.1\)\n  by mx\.test with QMTP; /);
+    expect(await qmtpClient(ip, srv.port, Buffer.from('garbage'))).toBe('');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(srv.log()).toMatch(/end \d+ status 25600/);
   });
 
   it.skipIf(!isRoot)('qmail-qmqpc (as QMAILQUEUE) -> tcpserver qmail-qmqpd on port 628 -> queue', async () => {
