@@ -60,17 +60,36 @@ export function setupTree(prefix: string): Tree {
 
 /**
  * Start `qmail-start ./Maildir/`; resolves once qmail-send logged its first
- * line. onLine sees every log line.
+ * line. onLine sees every log line. When the tree exits before logging
+ * anything (it can, right after a kill -9 of the previous one), it is
+ * started again, up to 20 times, then the promise rejects with its stderr.
  */
-export function startTree(t: Tree, onLine: (l: string) => void = () => undefined): Promise<ChildProcess> {
-  const p = spawn(`${ROOT}/bin/qmail-start`, ['./Maildir/'], { env: t.env, stdio: ['ignore', 'pipe', 'ignore'] });
-  let part = '';
-  p.stdout!.on('data', (b: Buffer) => {
-    const lines = (part + b.toString('latin1')).split('\n');
-    part = lines.pop()!;
-    for (const l of lines) onLine(l);
-  });
-  return new Promise((res) => p.stdout!.once('data', () => res(p)));
+/** How many times startTree() had to start the tree again (reported by the torture script). */
+export const treeStats = { restarts: 0, lastFailure: '' };
+
+export async function startTree(t: Tree, onLine: (l: string) => void = () => undefined): Promise<ChildProcess> {
+  let why = '';
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const p = spawn(`${ROOT}/bin/qmail-start`, ['./Maildir/'], { env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    p.stderr!.on('data', (b: Buffer) => (err += b.toString('latin1')));
+    let part = '';
+    p.stdout!.on('data', (b: Buffer) => {
+      const lines = (part + b.toString('latin1')).split('\n');
+      part = lines.pop()!;
+      for (const l of lines) onLine(l);
+    });
+    const up = await new Promise<boolean>((res) => {
+      p.stdout!.once('data', () => res(true));
+      p.once('close', () => res(false));
+    });
+    if (up) return p;
+    why = `qmail-start exited ${p.exitCode ?? p.signalCode}: ${err}`;
+    treeStats.restarts++;
+    treeStats.lastFailure = why;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(why);
 }
 
 /** Child pids of pid (qmail-send's: lspawn first, then rspawn, clean). */

@@ -32,7 +32,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { sys } from '../src/lib/native.ts';
-import { children, pending, ROOT, setupTree, startTree as start, stopTree } from './qmail-tree.ts';
+import { children, pending, ROOT, setupTree, startTree as start, stopTree, treeStats } from './qmail-tree.ts';
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : def;
@@ -259,6 +259,7 @@ const result = {
   debris,
   unackDelivered,
   failCodes,
+  treeRestarts: treeStats.restarts,
 };
 rmSync(work, { recursive: true, force: true });
 if (JSON_OUT) console.log(JSON.stringify(result));
@@ -266,6 +267,7 @@ else {
   say(`${ROUNDS} rounds in ${result.seconds} s: ${result.injections} injections (${stats.injectKills} qmail-inject and ${stats.queueKills} qmail-queue killed -9, ${stats.injectFailures} failed), ${result.accepted} accepted; qmail-send killed ${stats.sendKills}x, qmail-lspawn killed ${stats.lspawnKills}x`);
   say(`  lost: ${lost}   corrupt: ${corrupt}   qmail-send warnings: ${warnings.length}   left queued: ${left}`);
   say(`  duplicates: ${duplicates}   unacknowledged but delivered: ${unackDelivered}   crash debris for the 36 h cleanup: ${debris}`);
+  if (treeStats.restarts) say(`  qmail-start exited before logging ${treeStats.restarts}x and was started again; last: ${treeStats.lastFailure.trim()}`);
   if (stats.injectFailures) say(`  failed injections by exit code: ${JSON.stringify(failCodes)}`);
   for (const w of warnings.slice(0, 5)) say(`  ${w}`);
 }
