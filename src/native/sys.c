@@ -30,6 +30,11 @@
  *                            default action and an empty signal mask in the
  *                            child; other fds keep their FD_CLOEXEC. An exec
  *                            failure is thrown like any errno (ENOENT...)
+ *   spawnAsync(path, argv, envp, fd, cb)  the same on libuv's threadpool, so
+ *                            the event loop goes on while the kernel execs
+ *                            (posix_spawn returns only after the exec);
+ *                            cb(err, pid) on the loop; fd must stay open
+ *                            until cb runs
  *   waitpid(pid) -> status | undefined   waitpid(pid, WNOHANG): the raw wait
  *                            status, undefined while the child runs
  *   crypt(key, setting) -> hash | null   crypt(3) of libxcrypt (crypt_rn: every
@@ -64,7 +69,7 @@ static const char *errname(int e) {
     E(ENOMEM) E(EACCES) E(EFAULT) E(EBUSY) E(EEXIST) E(ENOTDIR) E(EISDIR)
     E(EINVAL) E(ENFILE) E(EMFILE) E(ENOSPC) E(EROFS) E(EPIPE) E(ENOLCK)
     E(ENAMETOOLONG) E(ELOOP) E(EDQUOT) E(ENOSYS)
-    E(ENOEXEC) E(E2BIG) E(ETXTBSY) E(ELIBBAD) E(ECHILD)
+    E(ENOEXEC) E(E2BIG) E(ETXTBSY) E(ELIBBAD) E(ECHILD) E(ECANCELED)
 #undef E
     default: return "EUNKNOWN";
   }
@@ -299,36 +304,67 @@ static napi_value js_execve(napi_env env, napi_callback_info info) {
   return fail(env, "execve");
 }
 
-static napi_value js_spawn(napi_env env, napi_callback_info info) {
-  napi_value a[4];
-  char path[4096];
-  size_t len;
+/* One posix_spawn request: what js_spawn / js_spawnAsync collected. */
+struct spawnreq {
+  char *path;
   char **av, **ev;
-  int fd, fl, rc;
+  int fd;
+  int rc;      /* 0 or the error number */
   pid_t pid;
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t at;
-  sigset_t all, none;
-  if (!args(env, info, 4, a)) return NULL;
-  if (napi_get_value_string_utf8(env, a[0], path, sizeof path, &len) != napi_ok) {
+  napi_async_work work;
+  napi_ref cb;
+};
+
+static void spawnreq_free(struct spawnreq *r) {
+  if (!r) return;
+  free(r->path);
+  strvfree(r->av);
+  strvfree(r->ev);
+  free(r);
+}
+
+/* Collect (path, argv, envp, fd) from JS; NULL (a TypeError thrown) on bad arguments. */
+static struct spawnreq *spawnreq_new(napi_env env, napi_value *a) {
+  struct spawnreq *r;
+  size_t len;
+  r = calloc(1, sizeof *r);
+  if (!r) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  if (napi_get_value_string_utf8(env, a[0], NULL, 0, &len) != napi_ok || !(r->path = malloc(len + 1))) {
+    spawnreq_free(r);
     napi_throw_type_error(env, NULL, "path must be a string");
     return NULL;
   }
-  fd = i32(env, a[3]);
-  av = strv(env, a[1]);
-  ev = strv(env, a[2]);
-  if (!av || !ev) {
-    strvfree(av);
-    strvfree(ev);
+  napi_get_value_string_utf8(env, a[0], r->path, len + 1, &len);
+  r->fd = i32(env, a[3]);
+  r->av = strv(env, a[1]);
+  r->ev = strv(env, a[2]);
+  if (!r->av || !r->ev) {
+    spawnreq_free(r);
     napi_throw_type_error(env, NULL, "argv and envp must be arrays of strings");
     return NULL;
   }
+  return r;
+}
+
+/* posix_spawn as the header comment describes; sets r->rc and r->pid. Thread-safe. */
+static void spawnreq_run(struct spawnreq *r) {
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  sigset_t all, none;
+  int fd = r->fd, fl, rc;
   fl = fcntl(2, F_GETFD);
   if (fl != -1 && (fl & FD_CLOEXEC)) fcntl(2, F_SETFD, fl & ~FD_CLOEXEC);
   sigfillset(&all);
   sigemptyset(&none);
   rc = posix_spawn_file_actions_init(&fa);
-  if (!rc && fd >= 0) {
+  if (rc) {
+    r->rc = rc;
+    return;
+  }
+  if (fd >= 0) {
     /* dup2(fd, fd) does nothing to FD_CLOEXEC: go through a third fd then */
     if (fd == 0 || fd == 1) {
       rc = posix_spawn_file_actions_adddup2(&fa, fd, 3);
@@ -338,20 +374,88 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
     if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, fd, 1);
     if (!rc && fd == 3) rc = posix_spawn_file_actions_addclose(&fa, 3);
   }
-  if (!rc) rc = posix_spawnattr_init(&at);
-  if (!rc) rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  if (!rc) rc = posix_spawnattr_setsigdefault(&at, &all);
-  if (!rc) rc = posix_spawnattr_setsigmask(&at, &none);
-  if (!rc) rc = posix_spawn(&pid, path, &fa, &at, av, ev);
+  if (!rc) {
+    rc = posix_spawnattr_init(&at);
+    if (!rc) {
+      rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+      if (!rc) rc = posix_spawnattr_setsigdefault(&at, &all);
+      if (!rc) rc = posix_spawnattr_setsigmask(&at, &none);
+      if (!rc) rc = posix_spawn(&r->pid, r->path, &fa, &at, r->av, r->ev);
+      posix_spawnattr_destroy(&at);
+    }
+  }
   posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
-  strvfree(av);
-  strvfree(ev);
+  r->rc = rc;
+}
+
+static napi_value js_spawn(napi_env env, napi_callback_info info) {
+  napi_value a[4];
+  struct spawnreq *r;
+  pid_t pid;
+  int rc;
+  if (!args(env, info, 4, a)) return NULL;
+  if (!(r = spawnreq_new(env, a))) return NULL;
+  spawnreq_run(r);
+  rc = r->rc;
+  pid = r->pid;
+  spawnreq_free(r);
   if (rc) {
     errno = rc;
     return fail(env, "posix_spawn");
   }
   return num(env, pid);
+}
+
+static void spawn_execute(napi_env env, void *data) {
+  (void)env;
+  spawnreq_run(data);
+}
+
+static void spawn_complete(napi_env env, napi_status status, void *data) {
+  struct spawnreq *r = data;
+  napi_value cb, argv[2], global, result;
+  napi_get_reference_value(env, r->cb, &cb);
+  napi_get_global(env, &global);
+  if (status != napi_ok && !r->rc) r->rc = ECANCELED;
+  if (r->rc) {
+    errno = r->rc;
+    fail(env, "posix_spawn"); /* throws: take the error back as a value */
+    napi_get_and_clear_last_exception(env, &argv[0]);
+    argv[1] = undef(env);
+  } else {
+    napi_get_null(env, &argv[0]);
+    argv[1] = num(env, r->pid);
+  }
+  if (napi_call_function(env, global, cb, 2, argv, &result) == napi_pending_exception) {
+    napi_value e;
+    napi_get_and_clear_last_exception(env, &e);
+    napi_fatal_exception(env, e);
+  }
+  napi_delete_reference(env, r->cb);
+  napi_delete_async_work(env, r->work);
+  spawnreq_free(r);
+}
+
+static napi_value js_spawnAsync(napi_env env, napi_callback_info info) {
+  napi_value a[5], name;
+  struct spawnreq *r;
+  napi_valuetype t;
+  if (!args(env, info, 5, a)) return NULL;
+  if (napi_typeof(env, a[4], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, NULL, "callback must be a function");
+    return NULL;
+  }
+  if (!(r = spawnreq_new(env, a))) return NULL;
+  napi_create_reference(env, a[4], 1, &r->cb);
+  napi_create_string_utf8(env, "spawn", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, spawn_execute, spawn_complete, r, &r->work) != napi_ok ||
+      napi_queue_async_work(env, r->work) != napi_ok) {
+    napi_delete_reference(env, r->cb);
+    spawnreq_free(r);
+    napi_throw_error(env, NULL, "unable to queue the spawn");
+    return NULL;
+  }
+  return undef(env);
 }
 
 static napi_value js_waitpid(napi_env env, napi_callback_info info) {
@@ -420,6 +524,7 @@ static napi_value init(napi_env env, napi_value exports) {
   put(env, exports, "timeofday", js_timeofday);
   put(env, exports, "execve", js_execve);
   put(env, exports, "spawn", js_spawn);
+  put(env, exports, "spawnAsync", js_spawnAsync);
   put(env, exports, "waitpid", js_waitpid);
   put(env, exports, "crypt", js_crypt);
   napi_create_object(env, &names);
