@@ -12,7 +12,8 @@
  *   ctx.env.PATH the same way; if it is one of our opted-in programs its main
  *   runs in this process with the same streams and session, argv, and
  *   ctx.env + edits (pathexec_env order); its exit status is returned. Any
- *   other program is spawned (child.ts: posix_spawn, no fork of Node) with
+ *   other program is spawned (child.ts: posix_spawn on the threadpool, no
+ *   fork of Node) with
  *   the connection's socket as fds 0 and 1 and fd 2 inherited, and its exit
  *   status returned (a signal death is recorded
  *   as the session's raw wait status, so tcpserver's `end` line shows it).
@@ -91,18 +92,14 @@ export function socketFd(s: Socket): number | undefined {
 /**
  * Start path (argv, envp as `NAME=value` strings) with the connection fd on
  * its fds 0/1 (made blocking; fd 2 inherited) through child.ts's
- * startChild (posix_spawn); resolves with the raw wait status, rejects with
- * the spawn/exec error (ENOENT, EACCES, ENOEXEC...). onPid is called with
- * the child's pid as soon as it exists, before the promise settles.
+ * startChild (posix_spawn on the threadpool); resolves with the raw wait
+ * status, rejects with the spawn/exec error (ENOENT, EACCES, ENOEXEC...).
+ * onPid is called with the child's pid as soon as it runs; fd must stay
+ * open until then (onPid may close it).
  */
-export function spawnOnFd(path: string, argv: string[], envp: string[], fd: number, onPid?: (pid: number) => void): Promise<number> {
+export async function spawnOnFd(path: string, argv: string[], envp: string[], fd: number, onPid?: (pid: number) => void): Promise<number> {
   sys.nonblock(fd, false);
-  let child;
-  try {
-    child = startChild(path, argv, envp, fd);
-  } catch (e) {
-    return Promise.reject(e);
-  }
+  const child = await startChild(path, argv, envp, fd);
   onPid?.(child.pid);
   return child.exited;
 }

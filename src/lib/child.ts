@@ -1,17 +1,19 @@
 /**
  * child: external programs started without forking Node, and reaped.
  *
- *   startChild(path, argv, envp, fd) -> { pid, exited }
+ *   startChild(path, argv, envp, fd) -> Promise<{ pid, exited }>
  *
- * The program is started by sys.spawn (src/native/sys.c: posix_spawn(3),
+ * The program is started by sys.spawnAsync (src/native/sys.c: posix_spawn(3),
  * which glibc runs with CLONE_VM|CLONE_VFORK, so its cost does not grow
  * with the size of this process, where child_process.spawn forks the whole
- * Node process): argv[0] as given, envp (`NAME=value` strings) as its
+ * Node process; it returns once the kernel has exec'd the program, about a
+ * millisecond, so it runs on libuv's threadpool and the event loop, e.g.
+ * tcpserver's accepting, goes on meanwhile): argv[0] as given, envp (`NAME=value` strings) as its
  * whole environment, fd dup2'ed onto its fds 0 and 1 (-1: both inherited),
  * fd 2 inherited, every signal at its default action and an empty signal
  * mask (what the C tcpserver's child has after sig_uncatch/sig_unblock).
- * Throws the errno error (`.code` ENOENT, EACCES, ENOEXEC...) when the
- * program cannot be exec'd; a file without `#!` is not handed to /bin/sh
+ * Rejects with the errno error (`.code` ENOENT, EACCES, ENOEXEC...) when
+ * the program cannot be exec'd; a file without `#!` is not handed to /bin/sh
  * (ENOEXEC), as execve(2) in the originals' pathexec does not.
  *
  * `exited` resolves with the raw wait status (`tcpserver: end PID status
@@ -22,7 +24,9 @@
  * else reaped (ECHILD) resolves with status 0: its real status is lost.
  * Signal handles do not keep Node's event loop alive, so while children are
  * pending a timer does (as a ChildProcess handle would): a server whose
- * only work is waiting for a child stays up to see it end.
+ * only work is waiting for a child stays up to see it end. A child that
+ * ended before its pid reached this module (between the exec and the
+ * threadpool's answer) is found by one waitpid right when it arrives.
  */
 import { sys } from './native.ts';
 
@@ -58,20 +62,27 @@ function reap(): void {
 }
 
 /**
- * Start path (see the module comment). Throws the spawn/exec error; the
- * returned `exited` never rejects.
+ * Start path (see the module comment): resolves once the program runs;
+ * rejects with the spawn/exec error. The child's `exited` never rejects.
  */
-export function startChild(path: string, argv: string[], envp: string[], fd: number): Child {
+export function startChild(path: string, argv: string[], envp: string[], fd: number): Promise<Child> {
   if (!listening) {
     // before the first spawn, so no child can end unseen
     process.on('SIGCHLD', reap);
     listening = true;
   }
-  const pid = sys.spawn(path, argv, envp, fd);
-  let done!: (status: number) => void;
-  const exited = new Promise<number>((resolve) => (done = resolve));
-  pending.set(pid, done);
-  keepAlive ??= setInterval(() => undefined, 0x7fffffff);
-  return { pid, exited };
+  return new Promise((resolve, reject) => {
+    sys.spawnAsync(path, argv, envp, fd, (err, pid) => {
+      if (err || pid === undefined) {
+        reject(err ?? new Error('spawn: no pid'));
+        return;
+      }
+      let done!: (status: number) => void;
+      const exited = new Promise<number>((r) => (done = r));
+      pending.set(pid, done);
+      keepAlive ??= setInterval(() => undefined, 0x7fffffff);
+      resolve({ pid, exited });
+      reap(); // it may have ended already, its SIGCHLD seen before it was pending
+    });
+  });
 }
-
