@@ -90,3 +90,17 @@ print(json.dumps(s(out)))
 export function asFetched(m: Buffer): Buffer {
   return Buffer.concat([m, Buffer.from('\n')]);
 }
+
+/**
+ * Run a shadow-suite command (useradd, chpasswd, usermod, userdel), retrying
+ * while another process holds /etc/passwd's or /etc/shadow's lock (tests in
+ * other files, or other programs, change accounts at the same time).
+ */
+export async function accountCmd(cmd: string, args: string[], input?: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    const r = await execa(cmd, args, { input, reject: false });
+    if (r.exitCode === 0) return;
+    if (i >= 20 || !/lock|try again/i.test(r.stderr)) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
