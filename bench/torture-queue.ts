@@ -76,8 +76,10 @@ function message(n: number): Buffer {
  */
 function viaQmailQueue(msg: Buffer, killAfter: number): Promise<number | null> {
   const [r, w] = sys.pipe();
-  const c = spawn(`${ROOT}/bin/qmail-queue`, [], { env: ENV, stdio: ['pipe', r, 'ignore'] });
+  const c = spawn(`${ROOT}/bin/qmail-queue`, [], { env: ENV, stdio: ['pipe', r, 'pipe'] });
   closeSync(r);
+  let err = '';
+  c.stderr!.on('data', (b: Buffer) => (err += b.toString('latin1')));
   c.stdin!.on('error', () => undefined);
   const env = Buffer.from('Ftorture@here.example\0Ta@here.example\0\0');
   const cut = Math.floor(rnd() * env.length);
@@ -112,6 +114,7 @@ function viaQmailQueue(msg: Buffer, killAfter: number): Promise<number | null> {
     c.on('close', (code, sig) => {
       clearTimeout(t);
       closeW();
+      if (!sig && code !== 0 && err) failText.push(`qmail-queue ${code}: ${err.trim().split('\n').slice(0, 3).join(' | ')}`);
       res(sig ? null : code);
     }),
   );
@@ -156,6 +159,8 @@ const attempted: number[] = [];
 const stats = { injectKills: 0, queueKills: 0, sendKills: 0, lspawnKills: 0, injectFailures: 0 };
 /** exit codes of injections that failed without being killed (e.g. qmail-queue's 54 when its envelope writer saw it die) */
 const failCodes: Record<string, number> = {};
+/** what failed injections printed */
+const failText: string[] = [];
 
 // calibrate: how long a qmail-inject run lives
 const times: number[] = [];
@@ -168,7 +173,14 @@ for (let i = 0; i < 5; i++) {
   if ((await run(`${ROOT}/bin/qmail-inject`, [], 10000, message(m))) === 0) accepted.add(m);
   times.push(performance.now() - t0);
 }
-const life = times.sort((a, b) => a - b)[2];
+// the kill window follows the machine's load: the median of the last 15 completed runs
+let life = times.sort((a, b) => a - b)[2];
+const recent: number[] = times.slice();
+const observe = (ms: number): void => {
+  recent.push(ms);
+  if (recent.length > 15) recent.shift();
+  life = recent.slice().sort((a, b) => a - b)[recent.length >> 1];
+};
 const t0 = performance.now();
 for (let r = 0; r < ROUNDS; r++) {
   const x = rnd();
@@ -185,7 +197,9 @@ for (let r = 0; r < ROUNDS; r++) {
     attempted.push(m);
     const killAt = x < 0.9 ? life * (0.7 + rnd() * 0.45) : 60000;
     const direct = rnd() < 0.3;
+    const started = performance.now();
     const code = direct ? await viaQmailQueue(message(m), killAt + 20) : await run(`${ROOT}/bin/qmail-inject`, [], killAt, message(m));
+    if (code !== null && !direct) observe(performance.now() - started);
     if (code === 0) accepted.add(m);
     else if (code === null) stats[direct ? 'queueKills' : 'injectKills']++;
     else {
@@ -259,6 +273,7 @@ const result = {
   debris,
   unackDelivered,
   failCodes,
+  failText: failText.slice(0, 3),
   treeRestarts: treeStats.restarts,
 };
 rmSync(work, { recursive: true, force: true });
@@ -269,6 +284,7 @@ else {
   say(`  duplicates: ${duplicates}   unacknowledged but delivered: ${unackDelivered}   crash debris for the 36 h cleanup: ${debris}`);
   if (treeStats.restarts) say(`  qmail-start exited before logging ${treeStats.restarts}x and was started again; last: ${treeStats.lastFailure.trim()}`);
   if (stats.injectFailures) say(`  failed injections by exit code: ${JSON.stringify(failCodes)}`);
+  for (const f of failText.slice(0, 3)) say(`    ${f}`);
   for (const w of warnings.slice(0, 5)) say(`  ${w}`);
 }
 process.exit(lost === 0 && corrupt === 0 && warnings.length === 0 && left === 0 ? 0 : 1);
