@@ -13,7 +13,10 @@
  * directories linked into the service directory, tcp.smtp with
  * `127.:allow,RELAYCLIENT=""` and its cdb (deploy/tree.ts). Idempotent: what
  * exists is kept. Paths: QMAILHOME, QMAIL_SERVICE, QMAIL_LOG, QMAIL_TCPSMTP
- * (deploy/layout.ts). Must run as root. Prints each path it creates.
+ * (deploy/layout.ts); the listening address and ports are LWQ's (`0 smtp`,
+ * `0 110`) unless QMAIL_LISTEN, QMAIL_SMTP_PORT, QMAIL_POP3_PORT say
+ * otherwise; QMAILCTL_NOACCOUNTS (any value) skips creating qmail's accounts.
+ * Must run as root. Prints each path it creates.
  *
  * check: LWQ's inst_check (deploy/check.ts): prints each problem with the
  * command to fix it, or the congratulation. qmail's accounts are required
@@ -45,6 +48,7 @@ export async function main(ctx: Ctx): Promise<number> {
   if (cmd !== 'setup') usage(PROG, 'setup [fqdn [admin]] | check');
   if (process.getuid?.() !== 0) die(PROG, 100, 'setup must run as root');
   const fqdn = ctx.argv[2] ?? hostname();
+  const env = (k: string, d: string): string => ctx.env[k] || d;
   const admin = ctx.argv[3] ?? '';
   try {
     const w = (s: string): boolean => ctx.stdout.write(`${s}\n`);
@@ -58,8 +62,8 @@ export async function main(ctx: Ctx): Promise<number> {
       smtpdAccount: ids.users.qmaild !== undefined ? 'qmaild' : 'root',
       switchUser: true,
       logAccount: ids.users.qmaill !== undefined ? 'qmaill' : undefined,
-      smtp: { host: '0', port: 'smtp' },
-      pop3: { host: '0', port: '110' },
+      smtp: { host: env('QMAIL_LISTEN', '0'), port: env('QMAIL_SMTP_PORT', 'smtp') },
+      pop3: { host: env('QMAIL_LISTEN', '0'), port: env('QMAIL_POP3_PORT', '110') },
       owners: {
         alias: pair(ids.users.alias, ids.groups.qmail),
         log: pair(ids.users.qmaill, ids.groups.nofiles),
