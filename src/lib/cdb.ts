@@ -222,37 +222,37 @@ export class CdbWriter {
     const n = this.count;
     const hashes = this.hashes;
     const positions = this.positions;
-    // Group record indexes by bucket, keeping insertion order inside each bucket.
     const counts = new Uint32Array(256);
     for (let i = 0; i < n; i++) counts[hashes[i] & 255]++;
-    const start = new Uint32Array(257);
-    for (let b = 0; b < 256; b++) start[b + 1] = start[b] + counts[b];
-    const fill = start.slice(0, 256);
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[fill[hashes[i] & 255]++] = i;
-
     // All 256 tables in one block of uint32s: slot pairs (hash, position),
-    // bucket after bucket. An empty slot has position 0 (records start at 2048).
-    const table = new Uint32Array(n * 4);
+    // bucket after bucket; base[b] = index of bucket b's first uint32. An
+    // empty slot has position 0 (records start at 2048).
+    const base = new Uint32Array(256);
     const header = new Uint32Array(512);
     let pos = this.pos;
-    let base = 0; // index of the current bucket's first uint32 in `table`
+    let at = 0;
     for (let b = 0; b < 256; b++) {
       const slots = counts[b] * 2;
+      base[b] = at;
       header[b * 2] = pos;
       header[b * 2 + 1] = slots;
-      if (slots === 0) continue;
-      for (let j = start[b]; j < start[b + 1]; j++) {
-        const i = order[j];
-        const h = hashes[i];
-        let where = (h >>> 8) % slots;
-        while (table[base + where * 2 + 1] !== 0) if (++where === slots) where = 0;
-        table[base + where * 2] = h;
-        table[base + where * 2 + 1] = positions[i];
-      }
       if (pos + slots * 8 > MAX32) throw codeError('ENOMEM', 'cdb: file would exceed 4 GiB');
       pos += slots * 8;
-      base += slots * 2;
+      at += slots * 2;
+    }
+    // One pass in insertion order: a record's place depends only on the
+    // records of its own bucket placed before it, as in cdb_make's per-bucket
+    // passes.
+    const table = new Uint32Array(n * 4);
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i];
+      const b = h & 255;
+      const slots = counts[b] * 2;
+      const t = base[b];
+      let where = (h >>> 8) % slots;
+      while (table[t + where * 2 + 1] !== 0) if (++where === slots) where = 0;
+      table[t + where * 2] = h;
+      table[t + where * 2 + 1] = positions[i];
     }
     this.pos = pos;
     const bytes = le32(table);
