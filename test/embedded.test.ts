@@ -270,6 +270,23 @@ describe.skipIf(skipReason !== '')('npm start (embedded default)', () => {
     await until(() => readFileSync(`${dir}/log/qmail/smtpd/current`, 'latin1').split('tcpserver: status: 0/20').length > 2, 5000, 100);
   });
 
+  it('kill -9 of qmail-send with a message waiting: supervise restarts it, the message is delivered, the log keeps flowing', async () => {
+    const pidOf = async (): Promise<number> => Number(/qmail-send: up \(pid (\d+)\)/.exec((await ctl('stat')).stdout)?.[1] ?? 0);
+    const old = await pidOf();
+    await execa(ours('svc'), ['-p', `${dir}/service/qmail-send`]);
+    await until(async () => /qmail-send: up \(pid \d+\) \d+ seconds, paused/.test((await ctl('stat')).stdout), 10000, 100);
+    const qq = await execa('sh', ['-c', `printf 'Subject: across-kill\\n\\nx\\n' | ${ours('qmail-queue')} 1<${dir}/envelope`], { env: { QMAILHOME: q() }, reject: false });
+    expect(qq.exitCode).toBe(0);
+    const lines = sendLog().split('\n').length;
+    process.kill(old, 'SIGKILL');
+    await until(async () => {
+      const p = await pidOf();
+      return p !== 0 && p !== old;
+    }, 15000, 200);
+    await waitMail(/Subject: across-kill/);
+    await until(() => sendLog().split('\n').slice(lines - 1).some((l) => /delivery \d+: success/.test(l)), 10000, 100);
+  });
+
   it('without control/rcpthosts qmail-smtpd refuses to start, as LWQ says, visible in its log and in stat; never an open relay', async () => {
     const rh = `${q()}/control/rcpthosts`;
     const keep = readFileSync(rh);

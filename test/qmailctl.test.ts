@@ -169,6 +169,34 @@ describe.skipIf(noRun !== '')('qmailctl setup / check / cdb / logs, svscan on th
     writeFileSync(run, keep);
   });
 
+  it('port in use: tcpserver cannot bind, visible in the log and stat; it comes up once the port is free', async () => {
+    const sv = `${L.QMAIL_SERVICE}/qmail-smtpd`;
+    await execa(ours('svc'), ['-d', sv]);
+    await until(async () => /qmail-smtpd: down/.test((await ctl('stat')).stdout), 15000, 100);
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(ports.smtp, '127.0.0.1', () => r()));
+    try {
+      await execa(ours('svc'), ['-u', sv]);
+      await until(() => /tcpserver: fatal: unable to bind: address already used/.test(readFileSync(`${L.QMAIL_LOG}/smtpd/current`, 'latin1')), 15000, 200);
+      expect((await ctl('stat')).stdout).toMatch(/qmail-smtpd: up \(pid \d+\) [01] seconds/);
+    } finally {
+      await new Promise<void>((r) => squatter.close(() => r()));
+    }
+    await until(async () => /qmail-smtpd: up \(pid \d+\) [2-9] seconds/.test((await ctl('stat')).stdout), 15000, 200);
+  });
+
+  it('an unreadable control file (concurrencyincoming) stops qmail-smtpd/run with LWQ\'s message', async () => {
+    const ci = `${h}/control/concurrencyincoming`;
+    await execa('sh', ['-c', `mv ${ci} ${ci}.keep && mkdir ${ci}`]);
+    try {
+      await execa(ours('svc'), ['-t', `${L.QMAIL_SERVICE}/qmail-smtpd`]);
+      await until(() => readFileSync(`${L.QMAIL_LOG}/smtpd/current`, 'latin1').includes(`QMAILDUID, NOFILESGID, MAXSMTPD, or LOCAL is unset in\n`), 15000, 200);
+      expect(readFileSync(`${L.QMAIL_LOG}/smtpd/current`, 'latin1')).toContain(`${h}/supervise/qmail-smtpd/run\n`);
+    } finally {
+      await execa('sh', ['-c', `rmdir ${ci} && mv ${ci}.keep ${ci}`]);
+    }
+  });
+
   it('logs follows the current log through tai64nlocal', async () => {
     const p = execa(QMAILCTL, ['logs', 'smtpd'], { env: env(), reject: false, buffer: false, detached: true });
     let got = '';
