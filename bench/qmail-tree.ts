@@ -60,9 +60,10 @@ export function setupTree(prefix: string): Tree {
 
 /**
  * Start `qmail-start ./Maildir/`; resolves once qmail-send logged its first
- * line. onLine sees every log line. When the tree exits before logging
- * anything (it can, right after a kill -9 of the previous one), it is
- * started again, up to 20 times, then the promise rejects with its stderr.
+ * line. onLine sees every log line. When the tree exits instead (silently,
+ * or with `alert: cannot start: ...`, as it can right after a kill -9 of the
+ * previous one while that one's children still hold the lock), it is
+ * started again, up to 20 times, then the promise rejects with the reason.
  */
 /** How many times startTree() had to start the tree again (reported by the torture script). */
 export const treeStats = { restarts: 0, lastFailure: '' };
@@ -74,17 +75,24 @@ export async function startTree(t: Tree, onLine: (l: string) => void = () => und
     let err = '';
     p.stderr!.on('data', (b: Buffer) => (err += b.toString('latin1')));
     let part = '';
+    let first: ((l: string) => void) | undefined;
+    const firstLine = new Promise<string | undefined>((res) => {
+      first = res;
+      p.once('close', () => res(undefined));
+    });
     p.stdout!.on('data', (b: Buffer) => {
       const lines = (part + b.toString('latin1')).split('\n');
       part = lines.pop()!;
-      for (const l of lines) onLine(l);
+      for (const l of lines) {
+        first?.(l);
+        first = undefined;
+        onLine(l);
+      }
     });
-    const up = await new Promise<boolean>((res) => {
-      p.stdout!.once('data', () => res(true));
-      p.once('close', () => res(false));
-    });
-    if (up) return p;
-    why = `qmail-start exited ${p.exitCode ?? p.signalCode}: ${err}`;
+    const line = await firstLine;
+    if (line !== undefined && !line.startsWith('alert: cannot start')) return p;
+    await new Promise<void>((res) => (p.exitCode !== null || p.signalCode !== null ? res() : p.once('close', () => res())));
+    why = `qmail-start exited ${p.exitCode ?? p.signalCode}: ${line ?? ''}${err}`;
     treeStats.restarts++;
     treeStats.lastFailure = why;
     await new Promise((r) => setTimeout(r, 100));

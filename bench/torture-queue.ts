@@ -45,6 +45,8 @@ const say = (s: string): void => {
   if (!JSON_OUT) console.log(s);
 };
 
+/** what failed injections printed */
+const failText: string[] = [];
 const tree = setupTree('qtorture-');
 const { work, qh, mbox } = tree;
 const ENV = tree.env;
@@ -52,12 +54,15 @@ const ENV = tree.env;
 /** Run a program to completion (or kill -9 it after killAfter ms); its exit code, null when killed. */
 function run(prog: string, args: string[], killAfter: number, input?: Buffer): Promise<number | null> {
   return new Promise((res) => {
-    const c = spawn(prog, args, { env: ENV, stdio: ['pipe', 'ignore', 'ignore'] });
+    const c = spawn(prog, args, { env: ENV, stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr!.on('data', (b: Buffer) => (err += b.toString('latin1')));
     c.stdin!.on('error', () => undefined);
     if (input) c.stdin!.end(input);
     const t = setTimeout(() => c.kill('SIGKILL'), killAfter);
     c.on('close', (code, sig) => {
       clearTimeout(t);
+      if (!sig && code !== 0 && err) failText.push(`${prog.slice(prog.lastIndexOf('/') + 1)} ${code}: ${err.trim().split('\n').slice(0, 3).join(' | ')}`);
       res(sig ? null : code);
     });
   });
@@ -159,8 +164,7 @@ const attempted: number[] = [];
 const stats = { injectKills: 0, queueKills: 0, sendKills: 0, lspawnKills: 0, injectFailures: 0 };
 /** exit codes of injections that failed without being killed (e.g. qmail-queue's 54 when its envelope writer saw it die) */
 const failCodes: Record<string, number> = {};
-/** what failed injections printed */
-const failText: string[] = [];
+
 
 // calibrate: how long a qmail-inject run lives
 const times: number[] = [];
