@@ -262,7 +262,7 @@ describe('timeouts and qmail-tcpto / qmail-tcpok', () => {
     expect(reports(r.out)).toEqual(["ZSorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n"]);
     expect(s.connections).toBe(0);
     const shown = await execa(ours('qmail-tcpto'), [], { env: { QMAILHOME: home } });
-    expect(shown.stdout).toBe(`${s.ip} timed out 10 seconds ago; # recent timeouts: 2`);
+    expect(shown.stdout).toMatch(new RegExp(`^${s.ip.replaceAll(".", "\\.")} timed out 1[0-3] seconds ago; # recent timeouts: 2$`));
     // old enough (over 96 minutes): tried again, and success clears the count
     rec.writeUInt32LE(Math.floor(Date.now() / 1000) - 6000, 24);
     writeFileSync(`${home}/queue/lock/tcpto`, rec);
