@@ -74,7 +74,7 @@ async function run(bin: string, tag: string, s: number, n: number): Promise<numb
   const [child, port] = await start(bin, home);
   try {
     const t = performance.now();
-    execFileSync(SOURCE, ['-s', String(s), '-m', String(n), '-l', '200', '-f', 'bench@source.test', '-t', 'u@example.com', `127.0.0.1:${port}`], { stdio: 'inherit' });
+    execFileSync(SOURCE, ['-s', String(s), '-m', String(n), '-l', '200', '-f', 'bench@source.test', '-t', 'u@example.com', `127.0.0.1:${port}`], { stdio: ['ignore', 'inherit', 'pipe'] });
     const secs = (performance.now() - t) / 1000;
     const got = readdirSync(`${home}/queue/todo`).length;
     if (got !== n) throw new Error(`${tag} -s ${s}: ${got} of ${n} messages queued`);
@@ -140,9 +140,15 @@ async function main(): Promise<void> {
   console.log(`qmail-smtpd: messages accepted/s, one per connection, smtp-source -l 200; ours ${N} msgs, process ${PN} msgs`);
   console.log('conc  ours(in-process)  C anchor  ratio   | Debian tcpserver + our qmail-smtpd process  ratio to ours');
   for (const s of [1, 10, 20]) {
-    const ours = await run(`${ROOT}/bin/tcpserver`, 'ours', s, N);
+    // a failed row (e.g. dist/ rebuilt under a running server) prints NaN and the run goes on
+    const tryRun = (bin: string, tag: string, n: number): Promise<number> =>
+      run(bin, tag, s, n).catch((e: unknown) => {
+        console.log(`${tag} -s ${s}: failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+        return NaN;
+      });
+    const ours = await tryRun(`${ROOT}/bin/tcpserver`, 'ours', N);
     let proc = NaN;
-    if (existsSync(DEBIAN) && PN > 0) proc = await run(DEBIAN, 'proc', s, PN);
+    if (existsSync(DEBIAN) && PN > 0) proc = await tryRun(DEBIAN, 'proc', PN);
     const a = ANCHOR[s];
     console.log(
       `${String(s).padStart(4)}  ${ours.toFixed(0).padStart(15)}  ${String(a).padStart(8)}  ${(ours / a).toFixed(2).padStart(5)}   | ${proc.toFixed(1).padStart(42)}  ${(proc / ours).toFixed(3).padStart(13)}`,
