@@ -29,11 +29,15 @@ describe('tai64n', () => {
 
   it('labels are now, end in 500 ns, and are taken when a line starts', async () => {
     const p = execa(ours('tai64n'), { buffer: true });
+    // first make sure tai64n is up and reading (start-up time varies with load)
+    const ready = new Promise<void>((r) => p.stdout!.once('data', () => r()));
+    p.stdin!.write('ready\n');
+    await ready;
     p.stdin!.write('a');
     await new Promise((r) => setTimeout(r, 300));
     p.stdin!.end('b\nc\n');
     const { stdout } = await p;
-    const lines = stdout.split('\n');
+    const lines = stdout.split('\n').slice(1);
     expect(lines.map((l) => l.slice(26))).toEqual(['ab', 'c']);
     const t = lines.map((l) => Number(BigInt('0x' + l.slice(1, 17)) - (1n << 62n) - 10n) + parseInt(l.slice(17, 25), 16) / 1e9);
     for (const l of lines) expect(parseInt(l.slice(17, 25), 16) % 1000).toBe(500);
