@@ -67,7 +67,7 @@ export function main(ctx: Ctx): number {
     die('tcprules', 111, `unable to create ${fntemp}`, (e as CdbWriteError).error);
   }
   try {
-    const lines = new RuleLines({ record: (kb, ks, ke, db, ds, de) => file.addBytes(kb, ks, ke, db, ds, de) });
+    const lines = new RuleLines(file);
     for (const chunk of input()) lines.push(chunk);
     lines.end();
     file.commit(resolve(ctx.cwd, fn));

@@ -123,6 +123,8 @@ export class CdbWriter {
   private hashes = new Uint32Array(1024);
   private positions = new Uint32Array(1024);
   private count = 0;
+  /** records per bucket (hash & 255), counted as they are added */
+  private readonly counts = new Uint32Array(256);
   private finished = false;
 
   /** fd: a file opened for writing, positioned at its (empty) start. */
@@ -180,7 +182,9 @@ export class CdbWriter {
         big.writeUInt32LE(dlen, 4);
         big.set(kb.subarray(ks, ke), 8);
         big.set(db.subarray(ds, de), 8 + klen);
-        this.hashes[n] = hashBytes(big.subarray(8, 8 + klen));
+        const hb = hashBytes(big.subarray(8, 8 + klen));
+        this.hashes[n] = hb;
+        this.counts[hb & 255]++;
         this.positions[n] = at;
         this.count = n + 1;
         this.sink.append(big);
@@ -210,6 +214,7 @@ export class CdbWriter {
       u += dlen;
     } else for (let j = ds; j < de; j++) buf[u++] = db[j];
     this.used = u;
+    this.counts[h & 255]++;
     this.hashes[n] = h >>> 0;
     this.positions[n] = at;
     this.count = n + 1;
@@ -222,8 +227,7 @@ export class CdbWriter {
     const n = this.count;
     const hashes = this.hashes;
     const positions = this.positions;
-    const counts = new Uint32Array(256);
-    for (let i = 0; i < n; i++) counts[hashes[i] & 255]++;
+    const counts = this.counts;
     // All 256 tables in one block of uint32s: slot pairs (hash, position),
     // bucket after bucket; base[b] = index of bucket b's first uint32. An
     // empty slot has position 0 (records start at 2048).

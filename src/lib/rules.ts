@@ -161,16 +161,16 @@ function syntax(b: Buffer, s: number, e: number): never {
 /**
  * Where compiled records go: key kb[ks..ke), data db[ds..de). The bytes are
  * only valid during the call (scratch memory reused for the next record):
- * a sink keeps copies (CdbWriter.addBytes copies).
+ * a sink keeps copies. A CdbWriter or CdbFile (./cdb.ts) is one.
  */
 export interface RuleSink {
-  record(kb: Buffer, ks: number, ke: number, db: Buffer, ds: number, de: number): void;
+  addBytes(kb: Buffer, ks: number, ke: number, db: Buffer, ds: number, de: number): void;
 }
 
 /** A sink calling add(key, data) with fresh copies of the bytes. */
 function addSink(add: (key: Buffer, data: Buffer) => void): RuleSink {
   return {
-    record: (kb, ks, ke, db, ds, de) => add(Buffer.from(kb.subarray(ks, ke)), Buffer.from(db.subarray(ds, de))),
+    addBytes: (kb, ks, ke, db, ds, de) => add(Buffer.from(kb.subarray(ks, ke)), Buffer.from(db.subarray(ds, de))),
   };
 }
 
@@ -220,7 +220,7 @@ function addAddress(b: Buffer, s: number, e: number, db: Buffer, dlen: number, o
       if (n >= 10) k[o++] = 0x30 + (((n / 10) | 0) % 10);
       k[o++] = 0x30 + (n % 10);
       b.copy(k, o, right, e);
-      out.record(k, 0, o + tail, db, 0, dlen);
+      out.addBytes(k, 0, o + tail, db, 0, dlen);
     }
     return;
   }
@@ -228,10 +228,10 @@ function addAddress(b: Buffer, s: number, e: number, db: Buffer, dlen: number, o
     const at = lastAt(b, s, e);
     const ip = normalizeIp6Key(b.toString('latin1', at + 1, e));
     const k = Buffer.concat([b.subarray(s, at + 1), Buffer.from(ip, 'latin1')]);
-    out.record(k, 0, k.length, db, 0, dlen);
+    out.addBytes(k, 0, k.length, db, 0, dlen);
     return;
   }
-  out.record(b, s, e, db, 0, dlen);
+  out.addBytes(b, s, e, db, 0, dlen);
 }
 
 /**
