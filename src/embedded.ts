@@ -34,7 +34,7 @@
  * (`embedded: fatal: ...`).
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, constants, existsSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readFileSync, realpathSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
@@ -43,6 +43,7 @@ import { binPath, ROOT } from './lib/root.ts';
 import { getpwnam } from './lib/passwd.ts';
 import { embeddedLayout, layoutEnv, type Layout } from './lib/deploy/layout.ts';
 import { buildTree, SERVICES } from './lib/deploy/tree.ts';
+import { serviceDirs, supervised } from './lib/deploy/supervised.ts';
 import { createDir, createFile } from './lib/deploy/template.ts';
 import { findEntry, passfilePath } from './lib/checkpw/passfile.ts';
 import { errstr } from './lib/errstr.ts';
@@ -142,21 +143,6 @@ function realpathOrSelf(p: string): string {
   }
 }
 
-/** True while a supervise holds DIR/supervise/ok open (svok's test). */
-export function supervised(dir: string): boolean {
-  try {
-    closeSync(openSync(`${dir}/supervise/ok`, constants.O_WRONLY | constants.O_NONBLOCK));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The six supervised directories of a layout (each service, then its log). */
-export function serviceDirs(l: Layout): string[] {
-  return SERVICES.flatMap((s) => [`${l.service}/${s}`, `${l.service}/${s}/log`]);
-}
-
 /** The banner printed once svscan runs. */
 export function banner(cfg: EmbeddedConfig, p: Prepared, pid: number): string {
   const l = p.layout;
@@ -205,6 +191,11 @@ export async function shutdown(l: Layout, svscanPid: number, say: (s: string) =>
 export async function run(env: Record<string, string | undefined>): Promise<number> {
   const err = (s: string): void => void process.stderr.write(`${s}\n`);
   const cfg = configFrom(env);
+  const busy = serviceDirs(embeddedLayout(realpathOrSelf(cfg.dir))).filter(supervised);
+  if (busy.length > 0) {
+    err(`${PROG}: fatal: ${busy[0]} is already supervised (another svscan runs on this folder)`);
+    return 111;
+  }
   let p: Prepared;
   try {
     p = await prepare(cfg);
@@ -213,11 +204,6 @@ export async function run(env: Record<string, string | undefined>): Promise<numb
     return 111;
   }
   const l = p.layout;
-  const busy = serviceDirs(l).filter(supervised);
-  if (busy.length > 0) {
-    err(`${PROG}: fatal: ${busy[0]} is already supervised (another svscan runs on ${l.service})`);
-    return 111;
-  }
   const childEnv = { ...env, ...layoutEnv(l), PATH: `${l.home}/bin:${ROOT}/bin:${env.PATH ?? '/bin:/usr/bin'}` };
   const sv = spawn(binPath('svscan'), [l.service], { env: childEnv, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   const started = await new Promise<boolean>((res) => {

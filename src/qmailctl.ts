@@ -34,6 +34,8 @@ import { systemLayout } from './lib/deploy/layout.ts';
 import { ensureAccounts } from './lib/deploy/accounts.ts';
 import { buildTree } from './lib/deploy/tree.ts';
 import { checkInstall, formatProblems } from './lib/deploy/check.ts';
+import { supervised } from './lib/deploy/supervised.ts';
+import { ROOT } from './lib/root.ts';
 
 const PROG = 'qmailctl';
 
@@ -71,6 +73,8 @@ export async function main(ctx: Ctx): Promise<number> {
       },
     });
     for (const p of made) w(`created ${p}`);
+    if (made.length > 0 && !supervised(`${l.service}/qmail-send`))
+      w(`If svscan does not run on ${l.service} yet, start it (LWQ 2.7 has daemontools do it at boot), e.g.: ${ROOT}/bin/svscanboot ${l.service} &`);
   } catch (e) {
     die(PROG, 111, 'setup failed', e);
   }

@@ -177,6 +177,12 @@ describe.skipIf(skipReason !== '')('npm start (embedded default)', () => {
     expect(s.stdout).toMatch(/^\S+ \S+ tcpserver: ok \d+ /m);
   });
 
+  it('a second npm start on the same folder refuses to run a second svscan', async () => {
+    const r = await execa('npm', ['start', '--silent'], { cwd: ROOT, env: { QMAIL_EMBEDDED_DIR: dir }, reject: false });
+    expect(r.stderr).toContain(`embedded: fatal: ${dir}/service/qmail-send is already supervised (another svscan runs on this folder)`);
+    expect(r.exitCode).toBe(111);
+  });
+
   it('qmailctl stop refuses SMTP and sends nothing; start resumes and delivers', async () => {
     const before = newMail().length;
     const r = await ctl('stop');
@@ -206,13 +212,14 @@ describe.skipIf(skipReason !== '')('npm start (embedded default)', () => {
     const paused = async (): Promise<number> => ((await ctl('stat')).stdout.match(/: up \(pid \d+\) \d+ seconds, paused$/gm) ?? []).length;
     await until(async () => (await paused()) === 3, 10000, 100).catch(() => undefined);
     const n = await paused();
+    const statPaused = (await ctl('stat')).stdout;
     const before = newMail().length;
     const qq = await execa('sh', ['-c', `printf 'Subject: while-paused\\n\\nx\\n' | ${ours('qmail-queue')} 1<${dir}/envelope`], { env: { QMAILHOME: q() }, reject: false });
     await new Promise((r2) => setTimeout(r2, 1500));
     const held = newMail().length === before;
     const c = await ctl('cont');
     expect(c.stdout).toBe('Continuing qmail-send\nContinuing qmail-smtpd\nContinuing qmail-pop3d');
-    expect(n).toBe(3);
+    expect(n, statPaused + readFileSync(`${dir}/log/qmail/pop3d/current`, 'latin1').slice(-600) + readFileSync(`${dir}/log/qmail/smtpd/current`, 'latin1').slice(-600)).toBe(3);
     expect(qq.exitCode).toBe(0);
     expect(held).toBe(true);
     await until(async () => (await paused()) === 0, 10000, 100);
