@@ -307,6 +307,15 @@ describe.skipIf(skipReason !== '')('npm start (embedded default)', () => {
     await until(() => accepts(smtp), 15000, 200);
   });
 
+  it('qmailctl restart prints LWQ\'s steps and every service comes back; queue shows qmail-qstat and qmail-qread', async () => {
+    const r = await ctl('restart');
+    expect(r.stdout).toBe('Restarting qmail:\n* Stopping qmail-smtpd.\n* Sending qmail-send SIGTERM and restarting.\n* Restarting qmail-smtpd.\n* Restarting qmail-pop3d.');
+    await until(allUp, 30000, 300);
+    await until(() => accepts(smtp), 20000, 200);
+    const qu = await ctl('queue');
+    expect(qu.stdout).toMatch(/^messages in queue: \d+\nmessages in queue but not yet preprocessed: \d+/);
+  });
+
   it('qmailctl check finds nothing wrong in the embedded tree', async () => {
     const r = await ctl('check');
     expect(r.stdout).toBe('Congratulations, your LWQ installation looks good!');
