@@ -13,6 +13,7 @@ import { execa, type ResultPromise } from 'execa';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { ROOT, isRoot, ours, theirs, tmpdir, until } from './helpers.ts';
+import { configFast } from '../src/lib/deploy/tree.ts';
 
 const QMAILCTL = `${ROOT}/qmailctl`;
 const NEEDED = ['svscan', 'supervise', 'svc', 'svstat', 'svok', 'multilog', 'tcpserver', 'tcprules', 'softlimit', 'tai64nlocal', 'qmail-start', 'qmail-send', 'qmail-smtpd', 'qmail-popup', 'qmail-pop3d', 'qmail-qstat'];
@@ -58,6 +59,18 @@ describe('qmailctl (LWQ 2.8.2.1 texts)', () => {
     const r = await execa(QMAILCTL, ['bogus'], { reject: false });
     expect(r.stdout).toBe(`Usage: ${QMAILCTL} {start|stop|restart|doqueue|flush|reload|stat|pause|cont|cdb|queue|help|setup|check|logs}`);
     expect(r.exitCode).toBe(1);
+  });
+});
+
+describe('config-fast', () => {
+  it("derives defaultdomain and plusdomain exactly as config-fast's sed lines do", async () => {
+    for (const fqdn of ['dolphin.example.com', 'mail.example.com', 'a.b.c.d.e', 'example.com', 'vm', 'mash.local', 'x..y.z']) {
+      const sed = async (e: string): Promise<string> => (await execa('sed', [e], { input: `${fqdn}\n` })).stdout;
+      const c = configFast(fqdn);
+      expect(c.defaultdomain).toBe(await sed('s/^\\([^\\.]*\\)\\.\\([^\\.]*\\)\\./\\2\\./'));
+      expect(c.plusdomain).toBe(await sed('s/^.*\\.\\([^\\.]*\\)\\.\\([^\\.]*\\)$/\\1.\\2/'));
+      expect([c.me, c.locals, c.rcpthosts]).toEqual([fqdn, fqdn, fqdn]);
+    }
   });
 });
 

@@ -9,8 +9,9 @@
  *     ! /var/log/qmail has wrong owner, should be qmaill
  *     ...try: chown qmaill /var/log/qmail
  *
- * Owners are checked only for qmail accounts that exist on this machine (the
- * embedded default has none: everything belongs to whoever made it).
+ * Owners are checked only for a system install (`system`), and only for
+ * qmail accounts that exist on this machine; an embedded or test tree
+ * belongs to whoever made it.
  */
 import { lstatSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
@@ -31,7 +32,7 @@ export function formatProblems(ps: Problem[]): string {
   return ps.map((p) => `! ${p.what}\n...try: ${p.fix}\n`).join('');
 }
 
-/** Check an installation; `system` also requires qmail's accounts to exist. */
+/** Check an installation; `system` also requires qmail's accounts to exist and checks owners. */
 export function checkInstall(l: Layout, system: boolean): Problem[] {
   const ps: Problem[] = [];
   const ids = qmailIds();
@@ -67,6 +68,7 @@ export function checkInstall(l: Layout, system: boolean): Problem[] {
     return s;
   };
   const owner = (p: string, s: Stats, u: QmailUser): void => {
+    if (!system) return; // an embedded or test tree belongs to whoever made it
     const want = ids.users[u];
     if (want !== undefined && s.uid !== want) ps.push({ what: `${p} has wrong owner, should be ${u}`, fix: `chown ${u} ${p}` });
   };
