@@ -138,6 +138,15 @@ describe('qmail-inject -n: address rewriting (qmail-header(5))', () => {
   ])('%j', (v, out) => {
     expect(to(v)).toBe(out);
   });
+  it('qmail-header(5)\'s examples', () => {
+    const env = { QMAILDEFAULTDOMAIN: 'berkeley.edu', QMAILPLUSDOMAIN: 'berkeley.edu' };
+    const r = run('To: a@b, c@d (Somebody), A Person <e@f>,\n   random group: g@h, i@j;, k@l\nCc: djb@silverton, eric@mammoth.cs+\n\n', env);
+    expect(r.message).toContain(
+      '\nTo: a@b.berkeley.edu, c@d.berkeley.edu (Somebody),\n  A Person <e@f.berkeley.edu>, random group: g@h.berkeley.edu,\n  i@j.berkeley.edu;, k@l.berkeley.edu\n' +
+        'Cc: djb@silverton.berkeley.edu, eric@mammoth.cs.berkeley.edu\n\n',
+    );
+    expect(r.recipients).toEqual(['k@l.berkeley.edu', 'i@j.berkeley.edu', 'g@h.berkeley.edu', 'e@f.berkeley.edu', 'c@d.berkeley.edu', 'a@b.berkeley.edu', 'eric@mammoth.cs.berkeley.edu', 'djb@silverton.berkeley.edu']);
+  });
   it('rewrites every address field, only recipient fields give recipients', () => {
     const r = run('Sender: s\nReply-To: rt\nErrors-To: e\nReturn-Receipt-To: rr\nResent-Reply-To: x\nX-To: not\nTo: t\n\n');
     expect(r.message).toContain('\nSender: s@host.dom.example\nReply-To: rt@host.dom.example\nErrors-To: e@host.dom.example\nReturn-Receipt-To: rr@host.dom.example\n');
