@@ -38,7 +38,11 @@ export async function main(ctx: Ctx): Promise<number> {
     get stdin() {
       return src();
     },
-    stdout: ctx.stdout,
-    stderr: ctx.stderr,
+    get stdout() {
+      return ctx.stdout;
+    },
+    get stderr() {
+      return ctx.stderr;
+    },
   });
 }

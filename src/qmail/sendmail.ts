@@ -51,6 +51,19 @@ export async function main(ctx: Ctx): Promise<number> {
     case 'smtpd':
       return execOurs('qmail-smtpd', plan.env);
     case 'inject':
-      return injectMain({ ...ctx, argv: plan.argv, env: plan.env });
+      return injectMain({
+        argv: plan.argv,
+        env: plan.env,
+        cwd: ctx.cwd,
+        get stdin() {
+          return ctx.stdin;
+        },
+        get stdout() {
+          return ctx.stdout;
+        },
+        get stderr() {
+          return ctx.stderr;
+        },
+      });
   }
 }
