@@ -34,7 +34,7 @@
  * (`embedded: fatal: ...`).
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, readFileSync, realpathSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
@@ -88,6 +88,7 @@ export async function prepare(cfg: EmbeddedConfig): Promise<Prepared> {
   const me = userInfo();
   const box = root ? getpwnam('nobody') : { uid: me.uid, gid: me.gid };
   if (!box) throw new Error('root needs the account nobody to own the mailbox');
+  if (root) for (const d of [dir, ROOT]) searchableByOthers(d);
   const ids: [number, number] = [box.uid, box.gid];
   const mhome = `${dir}/mail/${MAILBOX}`;
   const maildir = `${mhome}/Maildir`;
@@ -133,6 +134,16 @@ export async function prepare(cfg: EmbeddedConfig): Promise<Prepared> {
     if (createFile(pwfile, `${pass}\n`, 0o600)) created.push(pwfile);
   }
   return { layout: l, maildir, password: pass, created };
+}
+
+/**
+ * Run as root, deliveries and POP3 sessions run as nobody, who must reach
+ * the folder and the checkout's programs: every directory down to d must be
+ * searchable by others. Throws an Error naming the first that is not.
+ */
+function searchableByOthers(d: string): void {
+  for (let p = d; p !== ''; p = p.slice(0, p.lastIndexOf('/')))
+    if ((statSync(p).mode & 0o001) === 0) throw new Error(`${p} is not searchable by others; as root the mailbox belongs to nobody, who must reach ${d} (chmod o+x ${p})`);
 }
 
 function realpathOrSelf(p: string): string {
