@@ -60,6 +60,7 @@ export interface EmbeddedConfig {
   pop3Port: string;
 }
 
+/** The settings from a program's environment, with the defaults of the module comment. */
 export function configFrom(env: Record<string, string | undefined>): EmbeddedConfig {
   const v = (k: string, d: string): string => (env[k] !== undefined && env[k] !== '' ? env[k] : d);
   return {
@@ -199,6 +200,12 @@ export async function shutdown(l: Layout, svscanPid: number, say: (s: string) =>
   }
 }
 
+/**
+ * npm start: prepare the folder, run svscan on it until a signal (or its
+ * death), then shut everything down. Returns the exit code (0 after a
+ * signal; 111 when setup fails, the folder is already supervised, svscan
+ * cannot start, or svscan died on its own).
+ */
 export async function run(env: Record<string, string | undefined>): Promise<number> {
   const err = (s: string): void => void process.stderr.write(`${s}\n`);
   const cfg = configFrom(env);

@@ -9,6 +9,7 @@
 import { execa } from 'execa';
 import { qmailIds, QMAIL_GROUPS, QMAIL_USERS } from '../qmailids.ts';
 
+/** Create the missing qmail groups and users (home: the qmail home); returns the commands run. */
 export async function ensureAccounts(home: string): Promise<string[]> {
   const ran: string[] = [];
   const run = async (cmd: string, args: string[]): Promise<void> => {
