@@ -3,12 +3,13 @@
  *
  *   startChild(path, argv, envp, fd) -> Promise<{ pid, exited }>
  *
- * The program is started by sys.spawnAsync (src/native/sys.c: posix_spawn(3),
+ * The program is started by sys.spawn or sys.spawnAsync (src/native/sys.c: posix_spawn(3),
  * which glibc runs with CLONE_VM|CLONE_VFORK, so its cost does not grow
  * with the size of this process, where child_process.spawn forks the whole
  * Node process; it returns once the kernel has exec'd the program, about a
- * millisecond, so it runs on libuv's threadpool and the event loop, e.g.
- * tcpserver's accepting, goes on meanwhile): argv[0] as given, envp (`NAME=value` strings) as its
+ * millisecond, so while other children run or start it runs on libuv's
+ * threadpool and the event loop, e.g. tcpserver's accepting, goes on
+ * meanwhile): argv[0] as given, envp (`NAME=value` strings) as its
  * whole environment, fd dup2'ed onto its fds 0 and 1 (-1: both inherited),
  * fd 2 inherited, every signal at its default action and an empty signal
  * mask (what the C tcpserver's child has after sig_uncatch/sig_unblock).
@@ -61,9 +62,26 @@ function reap(): void {
   }
 }
 
+/** Spawns handed to the threadpool and not yet answered. */
+let spawning = 0;
+
+/** Register a started child; its `exited` settles when reap() finds it ended. */
+function track(pid: number): Child {
+  let done!: (status: number) => void;
+  const exited = new Promise<number>((r) => (done = r));
+  pending.set(pid, done);
+  keepAlive ??= setInterval(() => undefined, 0x7fffffff);
+  return { pid, exited };
+}
+
 /**
  * Start path (see the module comment): resolves once the program runs;
  * rejects with the spawn/exec error. The child's `exited` never rejects.
+ * When no other child of ours is running or being started (one connection
+ * at a time), the spawn is made right here (sys.spawn): the loop has nothing
+ * else to do meanwhile and the threadpool's round trip is saved. Otherwise
+ * it goes to the threadpool (sys.spawnAsync), so execs run in parallel while
+ * the loop goes on.
  */
 export function startChild(path: string, argv: string[], envp: string[], fd: number): Promise<Child> {
   if (!listening) {
@@ -71,17 +89,22 @@ export function startChild(path: string, argv: string[], envp: string[], fd: num
     process.on('SIGCHLD', reap);
     listening = true;
   }
+  if (spawning === 0 && pending.size === 0) {
+    try {
+      return Promise.resolve(track(sys.spawn(path, argv, envp, fd)));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  spawning++;
   return new Promise((resolve, reject) => {
     sys.spawnAsync(path, argv, envp, fd, (err, pid) => {
+      spawning--;
       if (err || pid === undefined) {
         reject(err ?? new Error('spawn: no pid'));
         return;
       }
-      let done!: (status: number) => void;
-      const exited = new Promise<number>((r) => (done = r));
-      pending.set(pid, done);
-      keepAlive ??= setInterval(() => undefined, 0x7fffffff);
-      resolve({ pid, exited });
+      resolve(track(pid));
       reap(); // it may have ended already, its SIGCHLD seen before it was pending
     });
   });
