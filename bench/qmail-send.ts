@@ -12,6 +12,8 @@
  *    the first injection to the last message in Maildir/new, msgs/s;
  *  - one message to 1024 mailboxes (1024 accounts in users/assign), default
  *    concurrencylocal 10: wall time from injection to the 1024th file;
+ *  - CPU seconds (user + system, children included) the tree spent on
+ *    each run, per program: unlike wall time, hardly changed by other load;
  *  - RSS and PSS (/proc/PID/smaps_rollup) of the qmail-send process tree
  *    after the runs.
  * When root, everything runs as nobody (qmail-lspawn's in-process path, the
@@ -73,7 +75,29 @@ const count = (h: string): number => readdirSync(`${h}/Maildir/new`).length;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const MSG = Buffer.concat([Buffer.from('From: a@b.example\nTo: u0@here.example\nSubject: bench\n\n'), Buffer.alloc(460, 'x'), Buffer.from('\n')]);
 
+// CPU seconds (user + system, reaped children included) used so far by the qmail-send tree, per program:
+// a figure the machine's load hardly changes
+const perProc = new Map<string, number>();
+function cpu(): number {
+  let ticks = 0;
+  perProc.clear();
+  for (const p of tree(proc.pid!)) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'latin1').split(') ')[1].split(' ');
+      const t = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      ticks += t;
+      const name = /qmail-[a-z]+/.exec(readFileSync(`/proc/${p}/cmdline`, 'latin1'))?.[0] ?? p;
+      perProc.set(name, (perProc.get(name) ?? 0) + t / 100);
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks / 100;
+}
+
 // 1. N sequential injections to one mailbox
+const c0 = cpu();
+const before = new Map(perProc);
 const t0 = performance.now();
 for (let i = 0; i < N; i++) {
   const r = await submitMessage({}, { home: qh }, MSG, Buffer.from('Fa@b.example\0Tu0@here.example\0\0'));
@@ -83,15 +107,19 @@ const tInj = performance.now();
 while (count(homes[0]) < N) await sleep(2);
 const t1 = performance.now();
 const rate = N / ((t1 - t0) / 1000);
+const cpuN = cpu() - c0;
+const cpuSplit = [...perProc].map(([k, v]) => `${k} ${(v - (before.get(k) ?? 0)).toFixed(2)}`).join(', ');
 
 // 2. one message to 1024 mailboxes
 const env1024 = Buffer.from(`Fa@b.example\0${homes.slice(1).map((_, k) => `Tu${k + 1}@here.example\0`).join('')}\0`);
+const c2 = cpu();
 const t2 = performance.now();
 await submitMessage({}, { home: qh }, MSG, env1024);
 const done1024 = (): boolean => homes.slice(1).every((h) => count(h) === 1);
 while (!done1024()) await sleep(5);
 const t3 = performance.now();
 const s1024 = (t3 - t2) / 1000;
+const cpu1024 = cpu() - c2;
 
 // memory of the tree
 function tree(pid: number): number[] {
@@ -128,6 +156,8 @@ rmSync(work, { recursive: true, force: true });
 
 console.log(`qmail-send tree (${pids.length} processes), ${N} sequential local injections into Maildir:`);
 console.log(`  ours: ${rate.toFixed(0)} msgs/s (injection alone ${(N / ((tInj - t0) / 1000)).toFixed(0)}/s)   C qmail (ANCHORS): ${C_RATE} msgs/s   ratio ours/C: ${(rate / C_RATE).toFixed(2)}`);
+console.log(`  CPU of the tree: ${cpuN.toFixed(2)} s for ${N} messages (${cpuSplit} s)`);
 console.log(`1 message to 1024 mailboxes (concurrencylocal 10):`);
 console.log(`  ours: ${s1024.toFixed(2)} s (${(1024 / s1024).toFixed(0)} deliveries/s)   C qmail: ${C_1024} s   ratio ours/C time: ${(s1024 / C_1024).toFixed(2)}`);
+console.log(`  CPU of the tree: ${cpu1024.toFixed(2)} s`);
 console.log(`memory of the tree after the runs: RSS ${(rss / 1024).toFixed(1)} MB, PSS ${(pss / 1024).toFixed(1)} MB; log ${logBytes} bytes`);

@@ -25,8 +25,7 @@
  * back at start by pqadd) and `status: exiting` ends the log. ALRM: every
  * queued message is due now (pqrun). HUP: reread locals and virtualdomains.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync, appendFileSync, readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { appendFileSync, closeSync, constants, fstatSync, openSync, readFileSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { errCode } from '../errstr.ts';
 import { parseId, qfn, readSubdir } from '../queue/layout.ts';
@@ -42,6 +41,9 @@ import { Prioq } from './prioq.ts';
 import { CHANSKIP, nextRetry } from './retry.ts';
 import { stripVdomPrepend } from './rewrite.ts';
 import { preprocess } from './todo.ts';
+import { closeA, existsA, openA, readFileA, unlinkA, writeAllA } from './afs.ts';
+
+const D = Buffer.from('D');
 
 /** Check todo/ every 25 minutes even without a trigger pull. */
 export const SLEEP_TODO = 1500;
@@ -123,6 +125,8 @@ export class Engine {
   private readonly pqdone = new Prioq();
   private readonly pqfail = new Prioq();
   private masterdelid = 1;
+  /** asynchronous markdone / job_close steps in progress */
+  private ops = 0;
 
   private todoWanted = true;
   private nexttodorun = now();
@@ -314,29 +318,50 @@ export class Engine {
     return j;
   }
 
+  /**
+   * Drop a reference to job j (job_close). The last one puts the message
+   * back in its channel's queue at its retry time, or, when its pass hit EOF
+   * with nothing left to do, unlinks the channel file (in the pool) and,
+   * when the other channel has no file either, marks the message done.
+   */
   private jobClose(j: number): void {
     const jo = this.jobs[j];
     if (--jo.refs > 0) return;
-    let dt = jo.retry;
-    if (jo.hiteof && jo.numtodo === 0) {
-      const name = this.fn(CHANADDR[jo.channel], jo.id);
-      try {
-        unlinkSync(this.path(name));
-        const other = this.fn(CHANADDR[1 - jo.channel], jo.id);
-        try {
-          statSync(this.path(other));
-          return; // more channels going
-        } catch (e) {
-          if (errCode(e) !== 'ENOENT') this.o.log(`warning: unable to stat ${other}`);
-        }
-        this.pqdone.insert({ id: jo.id, dt: now() });
-        return;
-      } catch {
-        this.o.log(`warning: unable to unlink ${name}; will try again later`);
-        dt = now() + SLEEP_SYSFAIL;
-      }
+    const { id, channel, retry } = jo;
+    if (!(jo.hiteof && jo.numtodo === 0)) {
+      this.pqchan[channel].insert({ id, dt: retry });
+      return;
     }
-    this.pqchan[jo.channel].insert({ id: jo.id, dt });
+    this.track(
+      (async () => {
+        const name = this.fn(CHANADDR[channel], id);
+        try {
+          await unlinkA(this.path(name));
+        } catch {
+          this.o.log(`warning: unable to unlink ${name}; will try again later`);
+          this.pqchan[channel].insert({ id, dt: now() + SLEEP_SYSFAIL });
+          return;
+        }
+        const other = this.fn(CHANADDR[1 - channel], id);
+        try {
+          if (await existsA(this.path(other))) return; // more channels going
+        } catch {
+          this.o.log(`warning: unable to stat ${other}`);
+        }
+        this.pqdone.insert({ id, dt: now() });
+      })(),
+    );
+  }
+
+  /** Count an asynchronous step (markdone, job_close's unlink) until it settles, then pump. */
+  private track(p: Promise<void>): void {
+    this.ops++;
+    void p
+      .catch(() => undefined)
+      .finally(() => {
+        this.ops--;
+        this.pump();
+      });
   }
 
   // ------------------------------------------------------------ INFO
@@ -388,18 +413,22 @@ export class Engine {
     this.status();
   }
 
-  private markdone(c: number, id: number, pos: number): void {
+  /** Write `D` over the recipient's `T` at pos in local/ or remote/ (markdone), in the pool. */
+  private async markdone(c: number, id: number, pos: number): Promise<void> {
     const name = this.fn(CHANADDR[c], id);
+    let fd: number;
     try {
-      const fd = openSync(this.path(name), constants.O_WRONLY);
-      try {
-        writeSync(fd, 'D', pos);
-        return;
-      } finally {
-        closeSync(fd);
-      }
+      fd = await openA(this.path(name), constants.O_WRONLY);
     } catch {
       this.o.log(`warning: trouble marking ${name}; message will be delivered twice!`);
+      return;
+    }
+    try {
+      await writeAllA(fd, D, pos);
+    } catch {
+      this.o.log(`warning: trouble marking ${name}; message will be delivered twice!`);
+    } finally {
+      await closeA(fd).catch(() => undefined);
     }
   }
 
@@ -427,25 +456,31 @@ export class Engine {
       status = 'D';
       text += "I'm not going to try again; this message has been in the queue too long.\n";
     }
+    let done = false;
     if (!isStatus(status)) {
       this.o.log(`delivery ${d.delid}: report mangled, will defer`);
     } else if (status === 'K') {
       this.o.log(`delivery ${d.delid}: success: ${logsafe(text)}`);
-      this.markdone(c, jo.id, d.mpos);
-      jo.numtodo--;
+      done = true;
     } else if (status === 'Z') {
       this.o.log(`delivery ${d.delid}: deferral: ${logsafe(text)}`);
     } else {
       this.o.log(`delivery ${d.delid}: failure: ${logsafe(text)}`);
-      if (this.addbounce(jo.id, d.recip, text)) {
-        this.markdone(c, jo.id, d.mpos);
-        jo.numtodo--;
-      }
+      done = this.addbounce(jo.id, d.recip, text);
     }
-    this.jobClose(d.j);
     this.dels[c][r.delnum] = undefined;
     this.used[c]--;
     this.status();
+    if (done) {
+      // the delivery's job reference is held until the D is written, so the last
+      // reference (which may unlink the file) always comes after every markdone
+      this.track(
+        this.markdone(c, jo.id, d.mpos).then(() => {
+          jo.numtodo--;
+          this.jobClose(d.j);
+        }),
+      );
+    } else this.jobClose(d.j);
     this.pump();
   }
 
@@ -520,7 +555,7 @@ export class Engine {
     const bname = this.fn('bounce', id);
     let paragraphs: Buffer;
     try {
-      paragraphs = await readFile(this.path(bname));
+      paragraphs = await readFileA(this.path(bname));
     } catch (e) {
       if (errCode(e) === 'ENOENT') return true;
       this.o.log(`warning: unable to stat ${bname}`);
@@ -531,7 +566,7 @@ export class Engine {
     else {
       let mess: Buffer;
       try {
-        mess = await readFile(this.path(this.fn('mess', id)));
+        mess = await readFileA(this.path(this.fn('mess', id)));
       } catch {
         this.o.log('warning: trouble injecting bounce message, will try later');
         return false;
@@ -553,7 +588,7 @@ export class Engine {
       this.o.log(`bounce msg ${id} qp ${r.pid ?? process.pid}`);
     }
     try {
-      unlinkSync(this.path(bname));
+      await unlinkA(this.path(bname));
     } catch {
       this.o.log(`warning: unable to unlink ${bname}`);
       return false;
@@ -565,28 +600,26 @@ export class Engine {
     const fail = (): void => {
       this.pqdone.insert({ id, dt: now() + SLEEP_SYSFAIL });
     };
-    const exists = (name: string): boolean | undefined => {
+    const exists = async (name: string): Promise<boolean | undefined> => {
       try {
-        statSync(this.path(name));
-        return true;
-      } catch (e) {
-        if (errCode(e) === 'ENOENT') return false;
+        return await existsA(this.path(name));
+      } catch {
         this.o.log(`warning: unable to stat ${name}; will try again later`);
         return undefined;
       }
     };
     for (const name of [this.fn('local', id), this.fn('remote', id), this.fn('todo', id)]) {
-      const x = exists(name);
+      const x = await exists(name);
       if (x === true) return; // false alarm
       if (x === undefined) return fail();
     }
-    const info = exists(this.fn('info', id));
+    const info = await exists(this.fn('info', id));
     if (info === false) return;
     if (info === undefined) return fail();
     if (!(await this.injectbounce(id))) return fail();
     this.o.log(`end msg ${id}`);
     try {
-      unlinkSync(this.path(this.fn('info', id)));
+      await unlinkA(this.path(this.fn('info', id)));
     } catch {
       this.o.log(`warning: unable to unlink ${this.fn('info', id)}; will try again later`);
       return fail();
@@ -713,7 +746,7 @@ export class Engine {
       else this.ctl = { ...this.ctl, maps: m };
     }
     if (this.exitasap) {
-      if (this.delCanexit() && this.todoBusy.size === 0 && this.doneBusy.size === 0 && this.clean.pending === 0) this.finish();
+      if (this.delCanexit() && this.ops === 0 && this.todoBusy.size === 0 && this.doneBusy.size === 0 && this.clean.pending === 0) this.finish();
       return;
     }
     for (let progress = true; progress; ) {

@@ -16,10 +16,12 @@
  *
  * A failure leaves todo/N in place; the next todo scan starts over (step 2
  * makes that safe). info's mtime is the message's birth for the retry
- * schedule and queuelifetime.
+ * schedule and queuelifetime. Every file operation runs in the libuv pool
+ * (afs.ts), so other messages' events go on meanwhile.
  */
-import { closeSync, constants, fsync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { errCode } from '../errstr.ts';
+import { closeA, fsyncA, openA, readFileA, statA, unlinkA, writeAllA } from './afs.ts';
 import { qfn } from '../queue/layout.ts';
 import { logsafe } from './logline.ts';
 import { rewrite, type RewriteMaps } from './rewrite.ts';
@@ -35,8 +37,6 @@ export interface TodoEnv {
   clean: (name: string) => Promise<string>;
 }
 
-const fsyncP = (fd: number): Promise<void> => new Promise((res, rej) => fsync(fd, (e) => (e ? rej(e) : res())));
-
 /**
  * Preprocess todo/N. Resolves to the channels that got recipients
  * ([local, remote]) once todo/N is gone, or undefined when it failed
@@ -49,23 +49,17 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
   const chanName = [qfn('local', id, split), qfn('remote', id, split)];
   let todo: Buffer;
   try {
-    todo = readFileSync(`${queue}/${todoName}`);
+    todo = await readFileA(`${queue}/${todoName}`);
   } catch {
     log(`warning: unable to open ${todoName}`);
     return undefined;
   }
   const fds: number[] = [];
-  const closeAll = (): void => {
-    for (const fd of fds.splice(0)) {
-      try {
-        closeSync(fd);
-      } catch {
-        /* nothing */
-      }
-    }
+  const closeAll = async (): Promise<void> => {
+    for (const fd of fds.splice(0)) await closeA(fd).catch(() => undefined);
   };
-  const excl = (name: string): number => {
-    const fd = openSync(`${queue}/${name}`, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+  const excl = async (name: string): Promise<number> => {
+    const fd = await openA(`${queue}/${name}`, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
     fds.push(fd);
     return fd;
   };
@@ -73,14 +67,14 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
     const messName = qfn('mess', id, split);
     let size: number;
     try {
-      size = statSync(`${queue}/${messName}`).size;
+      size = (await statA(`${queue}/${messName}`)).size;
     } catch {
       log(`warning: unable to stat ${messName}`);
       return undefined;
     }
     for (const n of [...chanName, infoName]) {
       try {
-        unlinkSync(`${queue}/${n}`);
+        await unlinkA(`${queue}/${n}`);
       } catch (e) {
         if (errCode(e) !== 'ENOENT') {
           log(`warning: unable to unlink ${n}`);
@@ -90,7 +84,7 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
     }
     let infoFd: number;
     try {
-      infoFd = excl(infoName);
+      infoFd = await excl(infoName);
     } catch {
       log(`warning: unable to create ${infoName}`);
       return undefined;
@@ -98,6 +92,7 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
     log(`new msg ${id}`);
     const chanFd: [number, number] = [-1, -1];
     const chanBuf: [string[], string[]] = [[], []];
+    let info: Buffer | undefined;
     let uid = '0';
     let pid = '0';
     let s = 0;
@@ -112,24 +107,11 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
           pid = String(Number(/^[0-9]*/.exec(rec.slice(1))![0] || '0'));
           break;
         case 'F':
-          try {
-            writeSync(infoFd, Buffer.from(rec + '\0', 'latin1'));
-          } catch {
-            log(`warning: trouble writing to ${infoName}`);
-            return undefined;
-          }
+          info = Buffer.concat([info ?? Buffer.alloc(0), Buffer.from(rec + '\0', 'latin1')]);
           log(`info msg ${id}: bytes ${size} from <${logsafe(rec.slice(1))}> qp ${pid} uid ${uid}`);
           break;
         case 'T': {
           const r = rewrite(rec.slice(1), env.maps);
-          if (chanFd[r.channel] < 0) {
-            try {
-              chanFd[r.channel] = excl(chanName[r.channel]);
-            } catch {
-              log(`warning: unable to create ${chanName[r.channel]}`);
-              return undefined;
-            }
-          }
           chanBuf[r.channel].push(`T${r.addr}\0`);
           break;
         }
@@ -138,19 +120,31 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
           return undefined;
       }
     }
-    const syncs: Promise<void>[] = [];
-    const names: string[] = [];
-    syncs.push(fsyncP(infoFd));
-    names.push(infoName);
-    for (const c of [0, 1]) {
-      if (chanFd[c] < 0) continue;
+    if (info) {
       try {
-        writeSync(chanFd[c], Buffer.from(chanBuf[c].join(''), 'latin1'));
+        await writeAllA(infoFd, info);
+      } catch {
+        log(`warning: trouble writing to ${infoName}`);
+        return undefined;
+      }
+    }
+    const syncs: Promise<void>[] = [fsyncA(infoFd)];
+    const names: string[] = [infoName];
+    for (const c of [0, 1]) {
+      if (chanBuf[c].length === 0) continue;
+      try {
+        chanFd[c] = await excl(chanName[c]);
+      } catch {
+        log(`warning: unable to create ${chanName[c]}`);
+        return undefined;
+      }
+      try {
+        await writeAllA(chanFd[c], Buffer.from(chanBuf[c].join(''), 'latin1'));
       } catch {
         log(`warning: trouble writing to ${chanName[c]}`);
         return undefined;
       }
-      syncs.push(fsyncP(chanFd[c]));
+      syncs.push(fsyncA(chanFd[c]));
       names.push(chanName[c]);
     }
     const results = await Promise.allSettled(syncs);
@@ -160,7 +154,7 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
         return undefined;
       }
     }
-    closeAll();
+    await closeAll();
     const ch = await env.clean(todoName);
     if (ch !== '+') {
       if (ch !== '') log(`warning: qmail-clean unable to clean up ${todoName}`);
@@ -168,6 +162,6 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
     }
     return [chanFd[0] >= 0, chanFd[1] >= 0];
   } finally {
-    closeAll();
+    await closeAll();
   }
 }
