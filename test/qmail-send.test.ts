@@ -294,4 +294,19 @@ describe('qmail-send', () => {
     expect(statSync(`${mta.joe}/Maildir/new/${readdirSync(`${mta.joe}/Maildir/new`)[0]}`).uid).toBe(RUN_UID);
     expect(await mta.stop()).toBe(0);
   });
+
+  it('at start, a channel file mtime in the future is the next retry time: no attempt until then or ALRM', async () => {
+    mta = new Mta();
+    await mta.start();
+    const id = await mta.inject('sender@here.example', ['joe-soft@here.example']);
+    await mta.waitLog(/^delivery \d+: deferral: busy\/$/);
+    await mta.stop();
+    const later = Date.now() / 1000 + 3600;
+    utimesSync(`${mta.qh}/queue/local/${split(id)}`, later, later);
+    await mta.start();
+    await new Promise((r) => setTimeout(r, 800));
+    expect(mta.log.some((l) => l.startsWith('starting delivery'))).toBe(false);
+    mta.proc!.kill('SIGALRM');
+    await mta.waitLog(new RegExp(`^starting delivery 1: msg ${id} to local joe-soft@here.example$`));
+  });
 });
