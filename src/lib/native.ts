@@ -1,6 +1,6 @@
 /**
  * native: the POSIX calls Node does not expose (flock, pipe, mkfifo, setsid,
- * rlimits, fd flags, dup2, posix_spawn/waitpid, crypt(3)), from the small addon in src/native/sys.c, built
+ * rlimits, fd flags, dup2, posix_spawn/waitpid, crypt(3), SO_PEERCRED), from the small addon in src/native/sys.c, built
  * by `npm run build` against the pinned runtime's headers. Errors thrown carry
  * `.code` (errno name) and `.errno`, so errstr() prints DJB's phrase.
  */
@@ -57,6 +57,13 @@ export interface Sys {
    * invalid or its scheme unsupported. The C work area is zeroed afterwards.
    */
   crypt(key: Buffer, setting: string): string | null;
+  /**
+   * getsockopt(fd, SOL_SOCKET, SO_PEERCRED) on a connected Unix-domain
+   * socket: the peer process's pid, uid and gid as the kernel recorded them
+   * when it connected (not something the peer can claim). Throws (`.code`:
+   * ENOTSOCK, EBADF, ...) for anything else.
+   */
+  peercred(fd: number): { pid: number; uid: number; gid: number };
   rlimitNames: Record<'AS' | 'CORE' | 'DATA' | 'FSIZE' | 'MEMLOCK' | 'NOFILE' | 'NPROC' | 'RSS' | 'STACK' | 'CPU', number>;
 }
 

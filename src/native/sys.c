@@ -42,6 +42,10 @@
  *                            $6$, $5$, $1$...); key is a Buffer, the work area
  *                            is zeroed afterwards; null when the setting is
  *                            invalid or the scheme unsupported
+ *   peercred(fd) -> {pid, uid, gid}   getsockopt(fd, SOL_SOCKET, SO_PEERCRED)
+ *                            of a connected Unix-domain socket: the peer's
+ *                            credentials as the kernel recorded them at
+ *                            connect(2) (they cannot be forged by the peer)
  *   rlimitNames -> {AS, CORE, DATA, FSIZE, MEMLOCK, NOFILE, NPROC, RSS, STACK, CPU}
  */
 #define _GNU_SOURCE
@@ -55,6 +59,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -70,6 +75,7 @@ static const char *errname(int e) {
     E(EINVAL) E(ENFILE) E(EMFILE) E(ENOSPC) E(EROFS) E(EPIPE) E(ENOLCK)
     E(ENAMETOOLONG) E(ELOOP) E(EDQUOT) E(ENOSYS)
     E(ENOEXEC) E(E2BIG) E(ETXTBSY) E(ELIBBAD) E(ECHILD) E(ECANCELED)
+    E(ENOTSOCK) E(ENOPROTOOPT)
 #undef E
     default: return "EUNKNOWN";
   }
@@ -503,6 +509,19 @@ static napi_value js_crypt(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value js_peercred(napi_env env, napi_callback_info info) {
+  napi_value a[1], out;
+  struct ucred cr;
+  socklen_t len = sizeof cr;
+  if (!args(env, info, 1, a)) return NULL;
+  if (getsockopt(i32(env, a[0]), SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1) return fail(env, "getsockopt");
+  napi_create_object(env, &out);
+  napi_set_named_property(env, out, "pid", num(env, cr.pid));
+  napi_set_named_property(env, out, "uid", num(env, cr.uid));
+  napi_set_named_property(env, out, "gid", num(env, cr.gid));
+  return out;
+}
+
 static void put(napi_env env, napi_value obj, const char *name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
@@ -527,6 +546,7 @@ static napi_value init(napi_env env, napi_value exports) {
   put(env, exports, "spawnAsync", js_spawnAsync);
   put(env, exports, "waitpid", js_waitpid);
   put(env, exports, "crypt", js_crypt);
+  put(env, exports, "peercred", js_peercred);
   napi_create_object(env, &names);
 #define R(x) napi_set_named_property(env, names, #x, num(env, RLIMIT_##x));
   R(AS) R(CORE) R(DATA) R(FSIZE) R(MEMLOCK) R(NOFILE) R(NPROC) R(RSS) R(STACK) R(CPU)
