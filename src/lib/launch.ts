@@ -8,6 +8,9 @@
  * main(ctx) with the real process's argv/env/cwd/stdio, and exits with the
  * returned status (an Exit thrown by strerr.die() gives its status; any other
  * exception prints `NAME: fatal: internal error: ...` and exits 111).
+ * A write to a closed pipe (EPIPE; Node ignores SIGPIPE, which silently kills
+ * the C originals, e.g. `svstat ... | head -1`) ends the program quietly with
+ * status 111 instead.
  */
 import { pathToFileURL } from 'node:url';
 import { dirname, resolve } from 'node:path';
@@ -17,6 +20,11 @@ import { Exit, errline } from './strerr.ts';
 import { progName } from './program.ts';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** True for the error a write to a closed pipe gives. */
+function isEpipe(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
+}
 
 async function run(): Promise<void> {
   const [mod, argv0, ...args] = process.argv.slice(2);
@@ -35,6 +43,12 @@ async function run(): Promise<void> {
         return process.stdin;
       },
       get stdout() {
+        if (process.stdout.listenerCount('error') === 0) {
+          process.stdout.on('error', (e) => {
+            if (!isEpipe(e)) errline(`${name}: fatal: unable to write output: ${e.message}`);
+            process.exit(111);
+          });
+        }
         return process.stdout;
       },
       get stderr() {
@@ -43,6 +57,7 @@ async function run(): Promise<void> {
     });
   } catch (e) {
     if (e instanceof Exit) status = e.status;
+    else if (isEpipe(e)) status = 111;
     else {
       errline(`${name}: fatal: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       status = 111;
