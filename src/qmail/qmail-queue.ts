@@ -12,14 +12,25 @@
  * 65 queue/intd; 66 queue/todo; 81 internal bug; 91 envelope format error.
  *
  * Environment: QMAILHOME (default /var/qmail). The original is setuid qmailq;
- * this program writes the queue as whoever runs it (see the project's notes
- * on the system install).
+ * this product has no setuid programs. This program writes the queue itself
+ * when whoever runs it may (the embedded setup, qmailq); otherwise, when the
+ * queue-injection service's socket QMAILHOME/qmail-queued/socket exists, it
+ * passes fds 0 and 1 on to qmail-queued (src/qmail/qmail-queued.ts), which
+ * queues the message as qmailq, recording this process's uid and pid as the
+ * setuid original does, and exits with the service's answer (any custom
+ * error text written to fd 6); a service that cannot be reached gives 73,
+ * a connection that breaks 74 (qmail-queue(8)'s connection codes; both
+ * temporary). Without the socket it tries the queue itself and fails with
+ * qmail-queue's codes (e.g. 62/63).
  */
 import type { Ctx } from '../lib/program.ts';
 import { qmailHome } from '../lib/qmailhome.ts';
 import { queueInject } from '../lib/queue/inject.ts';
 import { fdSource } from '../lib/queue/source.ts';
 import { QQ } from '../lib/queue/qqcodes.ts';
+import { canWriteQueue } from '../lib/queue/client.ts';
+import { EnvelopeScanner } from '../lib/queue/envelope.ts';
+import { queueSocketExists, queueSocketPath, submitViaSocket, writeFd6 } from '../lib/queue/socket.ts';
 
 /** qmail-queue's DEATH: 24 hours, below qmail-send's 36-hour cleanup. */
 export const DEATH_SECONDS = 86400;
@@ -30,10 +41,22 @@ export async function main(ctx: Ctx): Promise<number> {
   const death = new Promise<number>((res) => {
     timer = setTimeout(() => res(QQ.TIMEOUT), DEATH_SECONDS * 1000);
   });
+  const home = qmailHome(ctx.env);
   try {
-    const r = await Promise.race([queueInject({ home: qmailHome(ctx.env) }, fdSource(0), fdSource(1)).then((x) => x.code), death]);
+    if (!canWriteQueue(home) && queueSocketExists(home)) return await Promise.race([forward(home), death]);
+    const r = await Promise.race([queueInject({ home }, fdSource(0), fdSource(1)).then((x) => x.code), death]);
     return r;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Pass fds 0 and 1 to the queue-injection service; its exit code (text to fd 6). */
+async function forward(home: string): Promise<number> {
+  const scan = new EnvelopeScanner();
+  const r = await submitViaSocket(queueSocketPath(home), fdSource(0), fdSource(1), (chunk) => {
+    return scan.feed(chunk).code !== 0 || scan.done;
+  });
+  await writeFd6(r.text);
+  return r.code;
 }

@@ -1,18 +1,25 @@
 /**
  * queue/client: how qmail's injecting programs hand a message to the queue
  * (qmail.c's qmail_open/qmail_close, for qmail-inject, qmail-smtpd,
- * qmail-local's forwards and qmail-send's bounces). One call, two routes:
+ * qmail-local's forwards and qmail-send's bounces). submitMessage() tries,
+ * in order:
  *
- * - a program: $QMAILQUEUE when set (qmail-queue(8): "Programs included with
- *   qmail which invoke qmail-queue will invoke the contents of $QMAILQUEUE
- *   instead"), else our bin/qmail-queue when this process cannot write the
- *   queue itself. The message goes to its fd 0 (a pipe), the envelope to its
- *   fd 1 (a pipe read end), and fd 6 is offered for a custom error text
- *   (exit 82). An exec failure is code 120.
- * - in-process: queueInject() when $QMAILQUEUE is unset and this process can
- *   write pid/, mess/, intd/ and todo/ (the embedded setup, where one user
- *   owns everything, and a server already running as the queue's owner): the
- *   same files, without a process start.
+ * 1. $QMAILQUEUE when set (qmail-queue(8): "Programs included with qmail
+ *    which invoke qmail-queue will invoke the contents of $QMAILQUEUE
+ *    instead"), as a program (below).
+ * 2. in-process: queueInject() when this process can write pid/, mess/,
+ *    intd/ and todo/ (the embedded setup, where one user owns everything, and
+ *    a server already running as the queue's owner): the same files, without
+ *    a process start.
+ * 3. the queue-injection service (qmail-queued, queue/socket.ts) when its
+ *    socket QMAILHOME/qmail-queued/socket exists: the system install's way
+ *    for everyone but qmailq, in place of the setuid qmail-queue. The service
+ *    records this process's uid and pid; `opts.uid`/`pid`/`invoker` are not
+ *    the client's to claim there. Service troubles are temporary (73, 74).
+ * 4. our bin/qmail-queue as a program (which itself forwards to the service
+ *    when one appears meanwhile). A program gets the message on its fd 0 (a
+ *    pipe), the envelope on its fd 1 (a pipe read end), and fd 6 is offered
+ *    for a custom error text (exit 82). An exec failure is code 120.
  *
  * The result carries qmail-queue's exit code and qmail_close()'s reply text
  * ('' = queued, `D...` permanent, `Z...` temporary), ready for an SMTP reply
@@ -27,6 +34,7 @@ import { binPath } from '../root.ts';
 import { queueDir } from './layout.ts';
 import { queueInject, type InjectOptions } from './inject.ts';
 import { qqReply } from './qqcodes.ts';
+import { queueSocketExists, queueSocketPath, submitViaSocket } from './socket.ts';
 
 /** What a queue submission came to. */
 export interface QueueReply {
@@ -142,7 +150,8 @@ export async function runQueueProgram(prog: string, env: Record<string, string |
 }
 
 /**
- * Queue a message the way qmail's programs do (see module comment).
+ * Queue a message the way qmail's programs do (see module comment: the four
+ * routes and their order).
  * `opts.home` is the qmail home; `env` the caller's environment (QMAILQUEUE,
  * QMAILHOME are passed on to a program).
  */
@@ -152,6 +161,10 @@ export async function submitMessage(env: Record<string, string | undefined>, opt
     if (canWriteQueue(opts.home)) {
       const r = await queueInject(opts, message, envelope);
       return { code: r.code, reply: qqReply(r.code), id: r.id };
+    }
+    if (queueSocketExists(opts.home)) {
+      const r = await submitViaSocket(queueSocketPath(opts.home), message, envelope);
+      return { code: r.code, reply: qqReply(r.code, r.text), pid: process.pid };
     }
   }
   return runQueueProgram(qq || binPath('qmail-queue'), { ...env, QMAILHOME: opts.home }, message, envelope);
