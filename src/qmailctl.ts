@@ -10,7 +10,8 @@
  * the qmail home with its queue, control files from fqdn (default: this
  * host's name), aliases (.qmail-root and .qmail-postmaster say admin; without
  * one they are empty and deliver to ~alias/Maildir/), rc, the supervise run
- * directories linked into the service directory, tcp.smtp with
+ * directories (with qmail-queued, this product's queue-injection service,
+ * running as qmailq) linked into the service directory, tcp.smtp with
  * `127.:allow,RELAYCLIENT=""` and its cdb (deploy/tree.ts). Idempotent: what
  * exists is kept. Paths: QMAILHOME, QMAIL_SERVICE, QMAIL_LOG, QMAIL_TCPSMTP
  * (deploy/layout.ts); the listening address and ports are LWQ's (`0 smtp`,
@@ -63,6 +64,7 @@ export async function main(ctx: Ctx): Promise<number> {
       admin,
       smtpdAccount: ids.users.qmaild !== undefined ? 'qmaild' : 'root',
       switchUser: true,
+      queueAccount: ids.users.qmailq !== undefined ? 'qmailq' : undefined,
       logAccount: ids.users.qmaill !== undefined ? 'qmaill' : undefined,
       smtp: { host: env('QMAIL_LISTEN', '0'), port: env('QMAIL_SMTP_PORT', 'smtp') },
       pop3: { host: env('QMAIL_LISTEN', '0'), port: env('QMAIL_POP3_PORT', '110') },
@@ -70,6 +72,7 @@ export async function main(ctx: Ctx): Promise<number> {
         alias: pair(ids.users.alias, ids.groups.qmail),
         log: pair(ids.users.qmaill, ids.groups.nofiles),
         control: pair(0, ids.groups.qmail),
+        queue: pair(ids.users.qmailq, ids.groups.qmail),
       },
     });
     for (const p of made) w(`created ${p}`);

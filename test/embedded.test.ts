@@ -75,7 +75,7 @@ describe.skipIf(skipReason !== '')('npm start (embedded default)', () => {
     execa(SWAKS!, ['--server', `127.0.0.1:${smtp}`, '--from', 'sender@client.example', '--to', to, '--body', `body for ${to}`, '--timeout', '20', ...extra], { reject: false });
   const allUp = async (): Promise<boolean> => {
     const r = await ctl('stat');
-    return (r.stdout.match(/: up \(pid \d+\) \d+ seconds$/gm) ?? []).length === 6;
+    return (r.stdout.match(/: up \(pid \d+\) \d+ seconds$/gm) ?? []).length === 8;
   };
   const waitMail = (re: RegExp, ms = 20000): Promise<void> => until(() => newMail().some((m) => re.test(m)), ms, 100);
 
@@ -135,13 +135,13 @@ describe.skipIf(skipReason !== '')('npm start (embedded default)', () => {
     expect(password).toMatch(/^[A-Za-z0-9_-]{16}$/);
   });
 
-  it('qmailctl stat shows all six services up and the queue counts', async () => {
+  it('qmailctl stat shows all eight services up and the queue counts', async () => {
     const r = await ctl('stat');
     const lines = r.stdout.split('\n');
-    const names = ['qmail-send', 'qmail-send/log', 'qmail-smtpd', 'qmail-smtpd/log', 'qmail-pop3d', 'qmail-pop3d/log'];
+    const names = ['qmail-send', 'qmail-send/log', 'qmail-smtpd', 'qmail-smtpd/log', 'qmail-pop3d', 'qmail-pop3d/log', 'qmail-queued', 'qmail-queued/log'];
     names.forEach((n, i) => expect(lines[i]).toMatch(new RegExp(`^${dir}/service/${n}: up \\(pid \\d+\\) \\d+ seconds$`)));
-    expect(lines[6]).toMatch(/^messages in queue: \d+$/);
-    expect(lines[7]).toMatch(/^messages in queue but not yet preprocessed: \d+$/);
+    expect(lines[8]).toMatch(/^messages in queue: \d+$/);
+    expect(lines[9]).toMatch(/^messages in queue but not yet preprocessed: \d+$/);
     expect(r.exitCode).toBe(0);
   });
 

@@ -83,7 +83,7 @@ describe.skipIf(noRun !== '')('qmailctl setup / check / cdb / logs, svscan on th
   const env = (): Record<string, string> => ({ ...L, QMAILCTL_NOACCOUNTS: '1', QMAIL_LISTEN: '127.0.0.1', QMAIL_SMTP_PORT: String(ports.smtp), QMAIL_POP3_PORT: String(ports.pop3) });
   const ctl = (...args: string[]) => execa(QMAILCTL, args, { env: env(), reject: false });
   let svscan: ResultPromise | undefined;
-  const dirs = ['qmail-send', 'qmail-smtpd', 'qmail-pop3d'].flatMap((s) => [`${L.QMAIL_SERVICE}/${s}`, `${L.QMAIL_SERVICE}/${s}/log`]);
+  const dirs = ['qmail-send', 'qmail-smtpd', 'qmail-pop3d', 'qmail-queued'].flatMap((s) => [`${L.QMAIL_SERVICE}/${s}`, `${L.QMAIL_SERVICE}/${s}/log`]);
 
   afterAll(async () => {
     if (svscan?.pid) svscan.kill('SIGKILL');
@@ -159,7 +159,7 @@ describe.skipIf(noRun !== '')('qmailctl setup / check / cdb / logs, svscan on th
     const start = () => execa(ours('svscan'), [L.QMAIL_SERVICE], { env: { PATH: process.env.PATH, ...L }, extendEnv: false, reject: false, stdio: 'ignore' });
     svscan = start();
     const up = async (): Promise<number> => ((await ctl('stat')).stdout.match(/: up \(pid \d+\) \d+ seconds$/gm) ?? []).length;
-    await until(async () => (await up()) === 6, 30000, 300).catch(async () => {
+    await until(async () => (await up()) === 8, 30000, 300).catch(async () => {
       throw new Error(`not all up:\n${(await ctl('stat')).stdout}\n${(await ctl('stat')).stderr}`);
     });
     const pids = (await ctl('stat')).stdout.match(/pid \d+/g);

@@ -1,7 +1,8 @@
 /**
  * deploy/check: what LWQ's inst_check verifies about an installation
  * (section 2.9): the qmail users and groups, the qmail home and its queue
- * (owners, modes, the lock/trigger FIFO), control files, aliases, the
+ * (owners, modes, the lock/trigger FIFO), qmail-queued's socket directory
+ * (this product's), control files, aliases, the
  * supervise run scripts, the links in the service directory, the log
  * directories and the tcpserver rules. Each problem comes with the command
  * that fixes it, printed as inst_check prints them:
@@ -104,6 +105,11 @@ export function checkInstall(l: Layout, system: boolean): Problem[] {
     owner(`${q}/lock/trigger`, trig, 'qmails');
     mode(`${q}/lock/trigger`, trig, 0o622);
   }
+  const qd = exists(`${l.home}/qmail-queued`, 'dir', 'qmailctl setup');
+  if (qd) {
+    owner(`${l.home}/qmail-queued`, qd, 'qmailq');
+    mode(`${l.home}/qmail-queued`, qd, 0o755);
+  }
   for (const [f, u, m] of [['tcpto', 'qmailr', 0o644], ['sendmutex', 'qmails', 0o600]] as const) {
     const s = exists(`${q}/lock/${f}`, 'file', 'qmailctl setup');
     if (s) {
@@ -140,7 +146,7 @@ export function checkInstall(l: Layout, system: boolean): Problem[] {
       if (c && !c.isFIFO()) ps.push({ what: `${d}/supervise/control is not a FIFO`, fix: `svc -dx ${d} && rm -rf ${d}/supervise` });
     }
   }
-  for (const d of [l.log, `${l.log}/smtpd`, `${l.log}/pop3d`]) {
+  for (const d of [l.log, `${l.log}/smtpd`, `${l.log}/pop3d`, `${l.log}/queued`]) {
     const s = exists(d, 'dir', `mkdir -p ${d}`);
     if (s) owner(d, s, 'qmaill');
   }

@@ -17,8 +17,12 @@
  *   HOME/bin                links to this checkout's qmail programs, and a
  *                           qmailctl that sets this layout's variables
  *   HOME/supervise/S[/log]  services/S/run, services/S/log/run (S = qmail-send,
- *                           qmail-smtpd (+ run.rblsmtpd), qmail-pop3d)
- *   LOG, LOG/smtpd, LOG/pop3d   multilog directories
+ *                           qmail-smtpd (+ run.rblsmtpd), qmail-pop3d,
+ *                           qmail-queued: this product's queue-injection
+ *                           service in place of the setuid qmail-queue)
+ *   HOME/qmail-queued       qmail-queued's socket directory (the queue's
+ *                           owner, 0755)
+ *   LOG, LOG/smtpd, LOG/pop3d, LOG/queued   multilog directories
  *   TCPSMTP, TCPSMTP.cdb    `127.:allow,RELAYCLIENT=""`, compiled by tcprules
  *   SERVICE/S -> HOME/supervise/S   (last: a running svscan starts them)
  *
@@ -35,8 +39,8 @@ import { binPath, ROOT } from '../root.ts';
 import type { Layout } from './layout.ts';
 import { createDir, createFile, createLink, fill, template } from './template.ts';
 
-/** The three supervised services, in LWQ's order. */
-export const SERVICES = ['qmail-send', 'qmail-smtpd', 'qmail-pop3d'] as const;
+/** The supervised services: LWQ's three in LWQ's order, then this product's qmail-queued. */
+export const SERVICES = ['qmail-send', 'qmail-smtpd', 'qmail-pop3d', 'qmail-queued'] as const;
 
 /** The data segment limit given to softlimit -d in the tcpserver run scripts (bytes). */
 export const SOFTLIMIT_DATA = '1000000000';
@@ -52,12 +56,14 @@ export interface TreeOptions {
   smtpdAccount: string;
   /** pass -u/-g to tcpserver (false when not root: setgroups would fail) */
   switchUser: boolean;
+  /** account qmail-queued runs as through setuidgid (qmailq), or undefined (the caller's) */
+  queueAccount?: string;
   /** account multilog runs as through setuidgid (LWQ: qmaill), or undefined */
   logAccount?: string;
   smtp: { host: string; port: string };
   pop3: { host: string; port: string };
   /** owners (uid, gid) to chown to, when running as root */
-  owners?: { alias?: [number, number]; log?: [number, number]; control?: [number, number] };
+  owners?: { alias?: [number, number]; log?: [number, number]; control?: [number, number]; queue?: [number, number] };
 }
 
 /** config-fast's control files for fqdn (notqmail config-fast.sh's sed). */
@@ -116,6 +122,7 @@ export async function buildTree(o: TreeOptions): Promise<string[]> {
     TCPSMTP: l.tcpsmtp,
     QMAILD: o.smtpdAccount,
     UGFLAGS: o.switchUser ? '-u "$QMAILDUID" -g "$NOFILESGID" ' : '',
+    QUEUEUSER: o.queueAccount ? `${ROOT}/bin/setuidgid ${o.queueAccount} ` : '',
     SETUIDGID: o.logAccount ? `${ROOT}/bin/setuidgid ${o.logAccount} ` : '',
     SMTPHOST: o.smtp.host,
     SMTPPORT: o.smtp.port,
@@ -127,6 +134,7 @@ export async function buildTree(o: TreeOptions): Promise<string[]> {
 
   dir(l.home, 0o755);
   queueCreate(l.home);
+  dir(`${l.home}/qmail-queued`, 0o755, o.owners?.queue);
 
   dir(`${l.home}/control`, 0o755, o.owners?.control);
   const cf = configFast(o.fqdn);
@@ -163,6 +171,7 @@ export async function buildTree(o: TreeOptions): Promise<string[]> {
   dir(l.log, 0o755, o.owners?.log);
   dir(`${l.log}/smtpd`, 0o755, o.owners?.log);
   dir(`${l.log}/pop3d`, 0o755, o.owners?.log);
+  dir(`${l.log}/queued`, 0o755, o.owners?.log);
 
   dir(l.tcpsmtp.slice(0, l.tcpsmtp.lastIndexOf('/')) || '/', 0o755);
   file(l.tcpsmtp, '127.:allow,RELAYCLIENT=""\n', 0o644);
