@@ -241,35 +241,65 @@ function addAddress(b: Buffer, s: number, e: number, db: Buffer, dlen: number, o
  * any record of a bad line is sent.
  */
 function compileLine(b: Buffer, s: number, e: number, out: RuleSink): boolean {
+  // Written out in one function, searches inline: this runs once per line,
+  // mostly before the JIT has optimized anything (tcprules is short-lived).
   if (e === s || b[s] === HASH || b[s] === NL) return false;
   while (e > s && (b[e - 1] === NL || b[e - 1] === 0x20 || b[e - 1] === 0x09)) e--;
-  const colon = addressEnd(b, s, e);
-  if (colon < 0) return false;
+  // the first colon; `plain`: no `=`, `@` or `-` before it
+  let colon = s;
+  let plain = true;
+  for (; colon < e; colon++) {
+    const c = b[colon];
+    if (c === COLON) break;
+    if (c === EQ || c === AT || c === DASH) plain = false;
+  }
+  if (colon === e) return false;
   let i = colon + 1;
+  let deny = false;
+  if (e - i >= 5 && b[i] === 0x61 && b[i + 1] === 0x6c && b[i + 2] === 0x6c && b[i + 3] === 0x6f && b[i + 4] === 0x77) i += 5;
+  else if (e - i >= 4 && b[i] === 0x64 && b[i + 1] === 0x65 && b[i + 2] === 0x6e && b[i + 3] === 0x79) {
+    deny = true;
+    i += 4;
+  } else {
+    // not `allow`/`deny` after the first colon: maybe an IPv6 address ends later
+    const later = addressEnd(b, s, e);
+    if (later === colon) syntax(b, s, e);
+    colon = later;
+    plain = false;
+    i = colon + 1;
+    if (wordAt(b, i, e, DENY)) {
+      deny = true;
+      i += 4;
+    } else if (wordAt(b, i, e, ALLOW)) i += 5;
+    else syntax(b, s, e);
+  }
   // data: `D\0` for deny, then `+NAME=value\0` per `,NAME=XvalueX` (never
   // longer than the line + 2)
   if (dataScratch.length < e - s + 2) dataScratch = Buffer.allocUnsafe(2 * (e - s + 2));
   const d = dataScratch;
   let o = 0;
-  if (wordAt(b, i, e, DENY)) {
+  if (deny) {
     d[o++] = 0x44;
     d[o++] = 0;
-    i += 4;
-  } else if (wordAt(b, i, e, ALLOW)) i += 5;
-  else syntax(b, s, e);
+  }
   while (i < e) {
     if (b[i] !== COMMA) syntax(b, s, e);
-    const eq = find(b, EQ, i + 1, e);
-    if (eq < 0 || eq + 1 >= e) syntax(b, s, e);
-    const close = find(b, b[eq + 1], eq + 2, e);
-    if (close < 0) syntax(b, s, e);
+    let eq = i + 1;
+    while (eq < e && b[eq] !== EQ) eq++;
+    if (eq + 1 >= e) syntax(b, s, e);
+    const quote = b[eq + 1];
+    let close = eq + 2;
+    while (close < e && b[close] !== quote) close++;
+    if (close === e) syntax(b, s, e);
     d[o++] = 0x2b;
     for (let j = i + 1; j <= eq; j++) d[o++] = b[j];
     for (let j = eq + 2; j < close; j++) d[o++] = b[j];
     d[o++] = 0;
     i = close + 1;
   }
-  addAddress(b, s, colon, d, o, out, s, e);
+  // an address without `=`, `@`, `-`, `:` is its own key
+  if (plain) out.addBytes(b, s, colon, d, 0, o);
+  else addAddress(b, s, colon, d, o, out, s, e);
   return true;
 }
 
