@@ -22,7 +22,7 @@
  * with the ratio.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -65,11 +65,12 @@ if (root) {
   process.setuid!(UID);
 }
 
-const proc = spawn(`${ROOT}/bin/qmail-start`, ['./Maildir/'], { env: { PATH: process.env.PATH, QMAILHOME: qh }, stdio: ['ignore', 'pipe', 'inherit'] });
-let logBytes = 0;
-const started = new Promise<void>((res) => proc.stdout.once('data', () => res()));
-proc.stdout.on('data', (b: Buffer) => (logBytes += b.length));
-await started;
+// the log goes to a file, as to a logger that keeps up: this process's own event loop must not pace qmail-send
+const logFile = `${work}/log`;
+const logFd = openSync(logFile, 'w');
+const proc = spawn(`${ROOT}/bin/qmail-start`, ['./Maildir/'], { env: { PATH: process.env.PATH, QMAILHOME: qh }, stdio: ['ignore', logFd, 'inherit'] });
+closeSync(logFd);
+while (statSync(logFile).size === 0) await new Promise((r) => setTimeout(r, 10));
 
 const count = (h: string): number => readdirSync(`${h}/Maildir/new`).length;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -150,6 +151,7 @@ for (const p of pids) {
     /* gone */
   }
 }
+const logBytes = statSync(logFile).size;
 proc.kill('SIGTERM');
 await new Promise((r) => proc.on('close', r));
 rmSync(work, { recursive: true, force: true });

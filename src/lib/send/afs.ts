@@ -34,6 +34,9 @@ export async function writeAllA(fd: number, buf: Buffer, pos?: number): Promise<
   }
 }
 
+/** One read(2) into buf from the current offset; resolves to the byte count. */
+export const readA = (fd: number, buf: Buffer): Promise<number> => p<number>((cb) => read(fd, buf, 0, buf.length, null, (e, n) => cb(e, n)));
+
 /** The whole file at path (open, fstat, read, close). */
 export async function readFileA(path: string): Promise<Buffer> {
   const fd = await openA(path, 0);

@@ -25,7 +25,7 @@
  * back at start by pqadd) and `status: exiting` ends the log. ALRM: every
  * queued message is due now (pqrun). HUP: reread locals and virtualdomains.
  */
-import { appendFileSync, closeSync, constants, fstatSync, openSync, readFileSync, readdirSync, statSync, utimesSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, fstatSync, openSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { errCode } from '../errstr.ts';
 import { parseId, qfn, readSubdir } from '../queue/layout.ts';
@@ -41,7 +41,7 @@ import { Prioq } from './prioq.ts';
 import { CHANSKIP, nextRetry } from './retry.ts';
 import { stripVdomPrepend } from './rewrite.ts';
 import { preprocess } from './todo.ts';
-import { closeA, existsA, openA, readFileA, unlinkA, writeAllA } from './afs.ts';
+import { closeA, existsA, fstatA, openA, readA, readFileA, unlinkA, writeAllA } from './afs.ts';
 
 const D = Buffer.from('D');
 
@@ -120,7 +120,7 @@ export class Engine {
   private readonly chans: SpawnChannel[];
   private readonly clean: CleanClient;
   private readonly jobs: Job[];
-  private readonly pass: Array<Pass | undefined> = [undefined, undefined];
+  private readonly pass: Array<Pass | 'opening' | undefined> = [undefined, undefined];
   private readonly pqchan = [new Prioq(), new Prioq()];
   private readonly pqdone = new Prioq();
   private readonly pqfail = new Prioq();
@@ -367,23 +367,24 @@ export class Engine {
   // ------------------------------------------------------------ INFO
 
   /** info/S/N's sender and mtime (getinfo), or undefined. */
-  private getinfo(id: number): { sender: string; birth: number } | undefined {
+  private async getinfo(id: number): Promise<{ sender: string; birth: number } | undefined> {
     let fd: number;
     try {
-      fd = openSync(this.path(this.fn('info', id)), constants.O_RDONLY);
+      fd = await openA(this.path(this.fn('info', id)), constants.O_RDONLY);
     } catch {
       return undefined;
     }
     try {
-      const st = fstatSync(fd);
-      const b = readFileSync(fd);
-      const z = b.indexOf(0);
+      const st = await fstatA(fd);
+      const b = Buffer.allocUnsafe(st.size);
+      const n = await readA(fd, b);
+      const z = b.subarray(0, n).indexOf(0);
       if (z < 0 || b[0] !== 0x46) return undefined;
       return { sender: b.subarray(1, z).toString('latin1'), birth: Math.floor(st.mtimeMs / 1000) };
     } catch {
       return undefined;
     } finally {
-      closeSync(fd);
+      await closeA(fd).catch(() => undefined);
     }
   }
 
@@ -486,6 +487,37 @@ export class Engine {
 
   // ------------------------------------------------------------ PASSES
 
+  /** Start channel c's pass over message id with job j: read its channel file and info (pass_dochan's first half). */
+  private async openPass(c: number, id: number, j: number): Promise<void> {
+    const name = this.fn(CHANADDR[c], id);
+    let b: Buffer | undefined;
+    try {
+      b = await readFileA(this.path(name));
+    } catch {
+      /* reported below */
+    }
+    const info = b && (await this.getinfo(id));
+    if (!b || !info) {
+      this.o.log(`warning: trouble opening ${name}; will try again later`);
+      this.jobs[j].refs = 0;
+      this.pass[c] = undefined;
+      this.pqchan[c].insert({ id, dt: now() + SLEEP_SYSFAIL });
+      return;
+    }
+    const recs: Pass['recs'] = [];
+    let s = 0;
+    for (let z = b.indexOf(0, s); z >= 0; z = b.indexOf(0, s)) {
+      recs.push({ pos: s, rec: b.subarray(s, z).toString('latin1') });
+      s = z + 1;
+    }
+    const jo = this.jobs[j];
+    const recent = now();
+    jo.retry = nextRetry(info.birth, recent, CHANSKIP[c]);
+    jo.dying = recent > info.birth + this.ctl.lifetime;
+    jo.sender = info.sender;
+    this.pass[c] = { id, j, recs, next: 0 };
+  }
+
   /** Work on channel c's pass; true when something happened. */
   private passDoChan(c: number): boolean {
     if (this.exitasap) return false;
@@ -495,36 +527,13 @@ export class Engine {
       const pe = this.pqchan[c].min();
       if (!pe || pe.dt > this.recent) return false;
       this.pqchan[c].delmin();
-      did = true;
-      const name = this.fn(CHANADDR[c], pe.id);
-      let b: Buffer;
-      const info = (() => {
-        try {
-          b = readFileSync(this.path(name));
-        } catch {
-          return undefined;
-        }
-        return this.getinfo(pe.id);
-      })();
-      if (!info) {
-        this.o.log(`warning: trouble opening ${name}; will try again later`);
-        this.pqchan[c].insert({ id: pe.id, dt: this.recent + SLEEP_SYSFAIL });
-        return true;
-      }
-      const recs: Pass['recs'] = [];
-      let s = 0;
-      for (let z = b!.indexOf(0, s); z >= 0; z = b!.indexOf(0, s)) {
-        recs.push({ pos: s, rec: b!.subarray(s, z).toString('latin1') });
-        s = z + 1;
-      }
-      const j = this.jobOpen(pe.id, c);
-      const jo = this.jobs[j];
-      jo.retry = nextRetry(info.birth, this.recent, CHANSKIP[c]);
-      jo.dying = this.recent > info.birth + this.ctl.lifetime;
-      jo.sender = info.sender;
-      this.pass[c] = { id: pe.id, j, recs, next: 0 };
+      // the job is taken now; the files are read in the pool, then the pass goes on
+      this.pass[c] = 'opening';
+      this.track(this.openPass(c, pe.id, this.jobOpen(pe.id, c)));
+      return true;
     }
-    const p = this.pass[c]!;
+    const p = this.pass[c];
+    if (p === 'opening') return false;
     while (this.delAvail(c)) {
       if (p.next >= p.recs.length) {
         this.jobs[p.j].hiteof = true;
@@ -550,7 +559,7 @@ export class Engine {
   // ------------------------------------------------------------ DONE
 
   private async injectbounce(id: number): Promise<boolean> {
-    const info = this.getinfo(id);
+    const info = await this.getinfo(id);
     if (!info) return false;
     const bname = this.fn('bounce', id);
     let paragraphs: Buffer;
