@@ -22,7 +22,7 @@ export class SendLog {
     this.buf.push(s + '\n');
     if (!this.scheduled) {
       this.scheduled = true;
-      process.nextTick(() => this.flush());
+      setImmediate(() => this.flush());
     }
   }
 
