@@ -309,4 +309,15 @@ describe('qmail-send', () => {
     mta.proc!.kill('SIGALRM');
     await mta.waitLog(new RegExp(`^starting delivery 1: msg ${id} to local joe-soft@here.example$`));
   });
+
+  it('a backlog queued while qmail-send was down is preprocessed and delivered after start', async () => {
+    mta = new Mta();
+    const N = 150;
+    for (let k = 0; k < N; k++) await mta.inject('s@x.example', ['joe@here.example'], `Subject: b${k}\n\nx\n`);
+    expect(mta.queueFiles('todo').length).toBe(N);
+    await mta.start();
+    await until(() => mta!.maildir(mta!.joe).length === N && mta!.queueDone(), 30000);
+    expect(mta.log.filter((l) => l.startsWith('new msg ')).length).toBe(N);
+    expect(mta.log.filter((l) => l.startsWith('end msg ')).length).toBe(N);
+  }, 40000);
 });

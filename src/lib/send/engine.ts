@@ -774,7 +774,8 @@ export class Engine {
         progress = true;
       }
     }
-    if (this.todoWanted || this.recent >= this.nexttodorun) this.todoScan();
+    // as qmail-send's open tododir: a new scan only after the last one's entries are all taken
+    if ((this.todoWanted || this.recent >= this.nexttodorun) && this.todoList.length === 0) this.todoScan();
     this.todoStart();
     if (!this.cleanupRunning && this.recent >= this.cleanuptime) {
       this.cleanupRunning = true;
