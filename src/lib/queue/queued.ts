@@ -13,7 +13,8 @@
  * seconds, or is still open after qmail-queue's 24 hours (DEATH), is
  * answered 52 (timeout) and closed; what it sent is removed. There is no
  * size limit: qmail-queue has none (databytes belongs to qmail-smtpd). A
- * connection that ends before the closing netstrings, or sends a malformed
+ * connection that ends before the envelope's closing netstring (the
+ * envelope's last byte is held back until it comes), or sends a malformed
  * netstring, queues nothing (queueInject fails with 54 and removes its
  * files). All socket I/O is asynchronous; queueInject's fsyncs run in the
  * libuv pool, so one slow client or disk never stops the others.
@@ -90,6 +91,37 @@ export function chunkSource(r: ByteReader): ByteSource {
   };
 }
 
+/**
+ * src's bytes with the last one held back until src ends: the envelope's
+ * final \0 (qmail-queue's commit) reaches queueInject only after the
+ * envelope's closing `0:,`, so a connection cut anywhere before that queues
+ * nothing.
+ */
+export function holdLast(src: ByteSource): ByteSource {
+  let held = -1;
+  let tmp = Buffer.alloc(0);
+  return {
+    async read(into: Buffer): Promise<number> {
+      if (tmp.length < into.length) tmp = Buffer.allocUnsafe(into.length);
+      for (;;) {
+        const n = await src.read(tmp.subarray(0, into.length));
+        if (n === 0) {
+          if (held < 0) return 0;
+          into[0] = held;
+          held = -1;
+          return 1;
+        }
+        let k = 0;
+        if (held >= 0) into[k++] = held;
+        into.set(tmp.subarray(0, n - 1), k);
+        k += n - 1;
+        held = tmp[n - 1];
+        if (k > 0) return k;
+      }
+    },
+  };
+}
+
 /** Serve one connection: inject, answer, close. */
 async function serve(o: QueuedOptions, s: Socket, cred: { pid: number; uid: number }): Promise<void> {
   let timedOut = false;
@@ -102,7 +134,7 @@ async function serve(o: QueuedOptions, s: Socket, cred: { pid: number; uid: numb
   const death = setTimeout(expire, DEATH_SECONDS * 1000);
   try {
     const r = new ByteReader(s);
-    const res = await queueInject({ home: o.home, uid: cred.uid, pid: cred.pid }, chunkSource(r), chunkSource(r));
+    const res = await queueInject({ home: o.home, uid: cred.uid, pid: cred.pid }, chunkSource(r), holdLast(chunkSource(r)));
     if (!timedOut && !s.destroyed) s.end(encodeReply(res.code), () => s.destroy());
   } finally {
     clearTimeout(death);
