@@ -19,6 +19,8 @@ import { NODE, ROOT, isRoot, ours, tmpdir, until } from './helpers.ts';
 import { queueCreate } from '../src/lib/queue/create.ts';
 import { date822fmt } from '../src/lib/qmaildate.ts';
 import { getpwnam } from '../src/lib/passwd.ts';
+import { startQueued } from '../src/lib/queue/queued.ts';
+import { submitViaSocket } from '../src/lib/queue/socket.ts';
 
 const NEEDED = ['qmail-queued', 'qmail-queue', 'setuidgid', 'svscan', 'supervise', 'svc', 'svstat', 'multilog', 'tcpserver', 'tcprules', 'softlimit', 'qmail-smtpd', 'qmail-qstat'];
 const missing = NEEDED.filter((n) => !existsSync(ours(n)));
@@ -183,6 +185,40 @@ describe.skipIf(skip !== '')('qmail-queued: clients as nobody, the queue owned b
     expect(files(q, 'todo')).toEqual(before.todo);
     expect(files(q, 'intd')).toEqual(before.intd);
   });
+});
+
+describe('queue/queued limits (the library, as this user)', () => {
+  it('-c: a connection beyond the limit waits unread until a slot frees; -t: a silent one is answered 52 and leaves nothing', async () => {
+    const top = tmpdir('qql-');
+    const home = `${top}/qmail`;
+    queueCreate(home);
+    const path = `${top}/sock`;
+    const server = await startQueued({ home, path, limit: 1, timeout: 1 });
+    try {
+      const q = `${home}/queue`;
+      // the first connection takes the only slot and goes silent
+      const hold = connect(path);
+      const got: Buffer[] = [];
+      hold.on('data', (b: Buffer) => got.push(b));
+      const closed = new Promise((r) => hold.on('close', r));
+      await new Promise((r) => hold.on('connect', r));
+      hold.write('5:Subj');
+      // the second waits behind it, and is served once the first has timed out
+      let second: { code: number } | undefined;
+      const p = submitViaSocket(path, Buffer.from('Subject: second\n\n'), Buffer.from('Fa@b\0Tc@d\0\0', 'latin1')).then((r) => (second = r));
+      await until(() => files(q, 'mess').length === 1, 5000);
+      expect(second).toBeUndefined();
+      await closed;
+      expect(Buffer.concat(got).toString('latin1')).toBe('2:52,0:,');
+      expect(await p).toEqual({ code: 0, text: '' });
+      expect(files(q, 'todo')).toHaveLength(1);
+      expect(files(q, 'mess')).toHaveLength(1);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    // no server: connection rejected, qmail-queue's 73
+    expect(await submitViaSocket(path, Buffer.from('x'), Buffer.from('Fa\0\0'))).toEqual({ code: 73, text: '' });
+  }, 20000);
 });
 
 function freePort(): Promise<number> {
