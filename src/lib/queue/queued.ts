@@ -190,6 +190,8 @@ export function startQueued(o: QueuedOptions): Promise<Server> {
     server.once('error', rej);
     server.listen(o.path, () => {
       server.off('error', rej);
+      // e.g. EMFILE on accept: said, and the server goes on
+      server.on('error', (e) => o.warn?.('unable to accept', e));
       try {
         chmodSync(o.path, o.mode ?? 0o666);
       } catch (e) {
