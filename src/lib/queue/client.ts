@@ -17,7 +17,13 @@
  *    records this process's uid and pid; `opts.uid`/`pid`/`invoker` are not
  *    the client's to claim there. Service troubles are temporary (73, 74).
  * 4. our bin/qmail-queue as a program (which itself forwards to the service
- *    when one appears meanwhile). A program gets the message on its fd 0 (a
+ *    when one appears meanwhile).
+ *
+ * runQueueProgram() asked to run our own bin/qmail-queue (qmail-smtpd,
+ * qmail-qmtpd and qmail-qmqpd when they cannot write the queue) takes route 3
+ * itself when the socket exists, as that program would: the same queued
+ * files and Received line, without a process start per message; the `qp`
+ * is then this process's pid, which the service records. A program gets the message on its fd 0 (a
  *    pipe), the envelope on its fd 1 (a pipe read end), and fd 6 is offered
  *    for a custom error text (exit 82). An exec failure is code 120.
  *
@@ -31,6 +37,7 @@ import type { ByteSource } from './source.ts';
 import { accessSync, closeSync, constants, write } from 'node:fs';
 import { sys } from '../native.ts';
 import { binPath } from '../root.ts';
+import { qmailHome } from '../qmailhome.ts';
 import { queueDir } from './layout.ts';
 import { queueInject, type InjectOptions } from './inject.ts';
 import { qqReply } from './qqcodes.ts';
@@ -83,6 +90,13 @@ const writeAsync = (fd: number, b: Buffer): Promise<number> => new Promise((res,
  * so qmail-queue queues nothing (qmail_fail's effect).
  */
 export async function runQueueProgram(prog: string, env: Record<string, string | undefined>, message: Uint8Array | ByteSource, envelope: Uint8Array): Promise<QueueReply> {
+  if (prog === binPath('qmail-queue')) {
+    const home = qmailHome(env);
+    if (!canWriteQueue(home)) {
+      const r = await viaSocket(home, message, envelope);
+      if (r) return r;
+    }
+  }
   const [r, w] = sys.pipe();
   let child;
   try {
@@ -149,6 +163,13 @@ export async function runQueueProgram(prog: string, env: Record<string, string |
   return { code: code ?? 81, reply: qqReply(code ?? 81, custom), pid };
 }
 
+/** Route 3: the queue-injection service, when its socket exists (else undefined). */
+async function viaSocket(home: string, message: Uint8Array | ByteSource, envelope: Uint8Array): Promise<QueueReply | undefined> {
+  if (!queueSocketExists(home)) return undefined;
+  const r = await submitViaSocket(queueSocketPath(home), message, envelope);
+  return { code: r.code, reply: qqReply(r.code, r.text), pid: process.pid };
+}
+
 /**
  * Queue a message the way qmail's programs do (see module comment: the four
  * routes and their order).
@@ -162,10 +183,8 @@ export async function submitMessage(env: Record<string, string | undefined>, opt
       const r = await queueInject(opts, message, envelope);
       return { code: r.code, reply: qqReply(r.code), id: r.id };
     }
-    if (queueSocketExists(opts.home)) {
-      const r = await submitViaSocket(queueSocketPath(opts.home), message, envelope);
-      return { code: r.code, reply: qqReply(r.code, r.text), pid: process.pid };
-    }
+    const r = await viaSocket(opts.home, message, envelope);
+    if (r) return r;
   }
   return runQueueProgram(qq || binPath('qmail-queue'), { ...env, QMAILHOME: opts.home }, message, envelope);
 }
