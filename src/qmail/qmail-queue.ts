@@ -17,8 +17,7 @@
  * queue-injection service's socket QMAILHOME/qmail-queued/socket exists, it
  * passes fds 0 and 1 on to qmail-queued (src/qmail/qmail-queued.ts), which
  * queues the message as qmailq, recording this process's uid and pid as the
- * setuid original does, and exits with the service's answer (any custom
- * error text written to fd 6); a service that cannot be reached gives 73,
+ * setuid original does, and exits with the service's answer; a service that cannot be reached gives 73,
  * a connection that breaks 74 (qmail-queue(8)'s connection codes; both
  * temporary). Without the socket it tries the queue itself and fails with
  * qmail-queue's codes (e.g. 62/63).
@@ -30,7 +29,7 @@ import { fdSource } from '../lib/queue/source.ts';
 import { QQ } from '../lib/queue/qqcodes.ts';
 import { canWriteQueue } from '../lib/queue/client.ts';
 import { EnvelopeScanner } from '../lib/queue/envelope.ts';
-import { queueSocketExists, queueSocketPath, submitViaSocket, writeFd6 } from '../lib/queue/socket.ts';
+import { queueSocketExists, queueSocketPath, submitViaSocket } from '../lib/queue/socket.ts';
 
 /** qmail-queue's DEATH: 24 hours, below qmail-send's 36-hour cleanup. */
 export const DEATH_SECONDS = 86400;
@@ -51,12 +50,13 @@ export async function main(ctx: Ctx): Promise<number> {
   }
 }
 
-/** Pass fds 0 and 1 to the queue-injection service; its exit code (text to fd 6). */
+/**
+ * Pass fds 0 and 1 to the queue-injection service; its exit code. (A text
+ * the service may send is not written to fd 6: qmail-queue itself never
+ * writes there, and here fd 6 may be one of Node's own descriptors.)
+ */
 async function forward(home: string): Promise<number> {
   const scan = new EnvelopeScanner();
-  const r = await submitViaSocket(queueSocketPath(home), fdSource(0), fdSource(1), (chunk) => {
-    return scan.feed(chunk).code !== 0 || scan.done;
-  });
-  await writeFd6(r.text);
+  const r = await submitViaSocket(queueSocketPath(home), fdSource(0), fdSource(1), (chunk) => scan.feed(chunk).code !== 0 || scan.done);
   return r.code;
 }

@@ -19,8 +19,9 @@
  * envelope.ts). Chunks let a client stream a message of any size (qmail-queue
  * has no size limit); a connection that ends before the message's and the
  * envelope's closing netstrings queues nothing. The server answers with two
- * netstrings: qmail-queue's exit code in decimal, and the custom error text
- * qmail-queue's callers read from descriptor 6 (empty from our server).
+ * netstrings: qmail-queue's exit code in decimal, and a custom error text in
+ * the sense of the descriptor-6 convention of qmail-queue replacements
+ * (qqReply's code 82; always empty from our server).
  *
  * The caller's identity is not part of the protocol: the server takes the
  * uid and pid from the kernel (SO_PEERCRED) and records them in the Received
@@ -36,7 +37,7 @@
  * without the closing netstrings, so nothing is queued.
  */
 import { connect, type Socket } from 'node:net';
-import { existsSync, write } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { encode, parse, NetstringError } from '../netstring.ts';
 import { bufferSource, type ByteSource } from './source.ts';
 import { QQ } from './qqcodes.ts';
@@ -150,10 +151,4 @@ export function submitViaSocket(path: string, message: Uint8Array | ByteSource, 
       })();
     });
   });
-}
-
-/** Write text to descriptor 6 for a qmail-queue caller, if it is open; errors ignored. */
-export function writeFd6(text: string): Promise<void> {
-  if (text === '') return Promise.resolve();
-  return new Promise((res) => write(6, Buffer.from(text, 'latin1'), () => res()));
 }
