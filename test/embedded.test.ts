@@ -271,6 +271,7 @@ describe.skipIf(skipReason !== '')('npm start (embedded default)', () => {
   it('kill -9 of qmail-smtpd: supervise restarts it and mail flows again, logged through the same pipe', async () => {
     const pidOf = async (): Promise<number> => Number(/qmail-smtpd: up \(pid (\d+)\)/.exec((await ctl('stat')).stdout)?.[1] ?? 0);
     const old = await pidOf();
+    expect(old).toBeGreaterThan(0); // kill(0) would kill the test runner's whole process group
     process.kill(old, 'SIGKILL');
     await until(async () => {
       const p = await pidOf();
@@ -290,6 +291,7 @@ describe.skipIf(skipReason !== '')('npm start (embedded default)', () => {
     const qq = await execa('sh', ['-c', `printf 'Subject: across-kill\\n\\nx\\n' | ${ours('qmail-queue')} 1<${dir}/envelope`], { env: { QMAILHOME: q() }, reject: false });
     expect(qq.exitCode).toBe(0);
     const lines = sendLog().split('\n').length;
+    expect(old).toBeGreaterThan(0); // kill(0) would kill the test runner's whole process group
     process.kill(old, 'SIGKILL');
     await until(async () => {
       const p = await pidOf();
