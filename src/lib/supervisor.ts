@@ -228,7 +228,10 @@ class Supervisor {
   }
 
   private signal(sig: NodeJS.Signals): void {
-    if (this.s.pid === 0) return;
+    // libuv reaps a child as soon as it exits (the C supervise's zombie would
+    // keep the pid taken until it looks): once the exit is known, the pid may
+    // already belong to another process, so nothing is sent.
+    if (this.s.pid === 0 || this.ended !== undefined) return;
     try {
       process.kill(this.s.pid, sig);
     } catch {
