@@ -73,7 +73,7 @@ describe.skipIf(skip !== '')('npm start as an ordinary user', () => {
     proc.stderr!.on('data', (b: Buffer) => (out += b.toString()));
     await until(() => /password (\S+)/.test(out), 45000, 100);
     const password = /password (\S+)/.exec(out)![1];
-    await until(async () => ((await execa(`${dir}/qmail/bin/qmailctl`, ['stat'])).stdout.match(/: up /g) ?? []).length === 6, 30000, 300);
+    await until(async () => ((await execa(`${dir}/qmail/bin/qmailctl`, ['stat'])).stdout.match(/: up /g) ?? []).length === 8, 30000, 300); // 4 services + 4 logs
     // the services are up before tcpserver has bound its port: retry until it answers
     let s = '';
     await until(async () => {
