@@ -189,30 +189,28 @@ static napi_value js_setrlimit(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-static napi_value js_cloexec(napi_env env, napi_callback_info info) {
+/* fdflag(fd, on): set (on) or clear one bit of a descriptor's flags,
+ * read with getcmd and written with setcmd (F_GETFD/F_SETFD for
+ * FD_CLOEXEC, F_GETFL/F_SETFL for O_NONBLOCK); throws as fail("fcntl"). */
+static napi_value fdflag(napi_env env, napi_callback_info info, int getcmd, int setcmd, int bit) {
   napi_value a[2];
   bool on;
   int fd, fl;
   if (!args(env, info, 2, a)) return NULL;
   fd = i32(env, a[0]);
   napi_get_value_bool(env, a[1], &on);
-  fl = fcntl(fd, F_GETFD);
+  fl = fcntl(fd, getcmd);
   if (fl == -1) return fail(env, "fcntl");
-  if (fcntl(fd, F_SETFD, on ? (fl | FD_CLOEXEC) : (fl & ~FD_CLOEXEC)) == -1) return fail(env, "fcntl");
+  if (fcntl(fd, setcmd, on ? (fl | bit) : (fl & ~bit)) == -1) return fail(env, "fcntl");
   return undef(env);
 }
 
+static napi_value js_cloexec(napi_env env, napi_callback_info info) {
+  return fdflag(env, info, F_GETFD, F_SETFD, FD_CLOEXEC);
+}
+
 static napi_value js_nonblock(napi_env env, napi_callback_info info) {
-  napi_value a[2];
-  bool on;
-  int fd, fl;
-  if (!args(env, info, 2, a)) return NULL;
-  fd = i32(env, a[0]);
-  napi_get_value_bool(env, a[1], &on);
-  fl = fcntl(fd, F_GETFL);
-  if (fl == -1) return fail(env, "fcntl");
-  if (fcntl(fd, F_SETFL, on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK)) == -1) return fail(env, "fcntl");
-  return undef(env);
+  return fdflag(env, info, F_GETFL, F_SETFL, O_NONBLOCK);
 }
 
 static napi_value js_dup2(napi_env env, napi_callback_info info) {
