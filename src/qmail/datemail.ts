@@ -7,36 +7,11 @@
  * date line is not fed to the exec'd program (the original's predate would
  * pipe it into qmail-qread/qmail-smtpd).
  */
-import { Readable } from 'node:stream';
-import type { Ctx } from '../lib/program.ts';
+import { subCtx, type Ctx } from '../lib/program.ts';
 import { predateLine } from '../lib/inject/predate.ts';
 import { main as sendmailMain } from './sendmail.ts';
 
 export async function main(ctx: Ctx): Promise<number> {
   const date = Buffer.from(predateLine(Date.now() / 1000, ctx.env.TZ), 'latin1');
-  let stdin: Readable | undefined;
-  const src = (): Readable => {
-    if (!stdin) {
-      const inner = ctx.stdin;
-      stdin = Readable.from((async function* () {
-        yield date;
-        for await (const c of inner) yield c as Buffer;
-      })());
-    }
-    return stdin;
-  };
-  return sendmailMain({
-    argv: ['sendmail', ...ctx.argv.slice(1)],
-    env: ctx.env,
-    cwd: ctx.cwd,
-    get stdin() {
-      return src();
-    },
-    get stdout() {
-      return ctx.stdout;
-    },
-    get stderr() {
-      return ctx.stderr;
-    },
-  });
+  return sendmailMain(subCtx(ctx, ['sendmail', ...ctx.argv.slice(1)], ctx.env, date));
 }

@@ -11,8 +11,7 @@
  * prints `mailsubj: usage: mailsubj subject recip ...` and exits 100 (the
  * original script's `shift` fails there).
  */
-import { Readable } from 'node:stream';
-import type { Ctx } from '../lib/program.ts';
+import { subCtx, type Ctx } from '../lib/program.ts';
 import { usage } from '../lib/strerr.ts';
 import { main as injectMain } from './qmail-inject.ts';
 
@@ -20,29 +19,5 @@ export async function main(ctx: Ctx): Promise<number> {
   const [, subject, ...recips] = ctx.argv;
   if (subject === undefined) usage('mailsubj', 'subject recip ...');
   const head = Buffer.from(`Subject: ${subject}\nTo:${recips.map((r) => ' ' + r).join('')}\n\n`, 'utf8');
-  let stdin: Readable | undefined;
-  const src = (): Readable => {
-    if (!stdin) {
-      const inner = ctx.stdin;
-      stdin = Readable.from((async function* () {
-        yield head;
-        for await (const c of inner) yield c as Buffer;
-      })());
-    }
-    return stdin;
-  };
-  return injectMain({
-    argv: ['qmail-inject'],
-    env: ctx.env,
-    cwd: ctx.cwd,
-    get stdin() {
-      return src();
-    },
-    get stdout() {
-      return ctx.stdout;
-    },
-    get stderr() {
-      return ctx.stderr;
-    },
-  });
+  return injectMain(subCtx(ctx, ['qmail-inject'], ctx.env, head));
 }

@@ -13,7 +13,7 @@
  * qmail-inject's; 100 for usage; 111 when a program cannot be run.
  */
 import { accessSync, constants } from 'node:fs';
-import type { Ctx } from '../lib/program.ts';
+import { subCtx, type Ctx } from '../lib/program.ts';
 import { qmailHome } from '../lib/qmailhome.ts';
 import { binPath } from '../lib/root.ts';
 import { errline } from '../lib/strerr.ts';
@@ -51,19 +51,6 @@ export async function main(ctx: Ctx): Promise<number> {
     case 'smtpd':
       return execOurs('qmail-smtpd', plan.env);
     case 'inject':
-      return injectMain({
-        argv: plan.argv,
-        env: plan.env,
-        cwd: ctx.cwd,
-        get stdin() {
-          return ctx.stdin;
-        },
-        get stdout() {
-          return ctx.stdout;
-        },
-        get stderr() {
-          return ctx.stderr;
-        },
-      });
+      return injectMain(subCtx(ctx, plan.argv, plan.env));
   }
 }
