@@ -25,15 +25,17 @@ export interface Parsed {
 }
 
 /**
- * Parse args (argv without argv[0]) against spec ("udopchaitkx", "c:x:").
- * argv0 is the name the problems are reported under (the original uses argv[0]
- * as invoked). With stopOnProblem (the default), parsing ends at the first
- * problem as every DJB program then dies with its usage.
+ * Scan args (argv without argv[0]) against spec ("udopchaitkx", "c:x:"),
+ * yielding each option as it is read; the generator's return value is the
+ * index in args of the first word after the options. A letter followed by
+ * `::` takes an optional argument attached to it (the rest of its word, never
+ * the next word; sendmail's -E/-J). A problem is reported on stderr under
+ * argv0 and yielded as '?'; an illegal letter ends the scan only with
+ * stopOnProblem, a missing argument always ends it. A consumer may stop
+ * early (as sendmail does at -b): nothing after that is read or reported.
  */
-export function sgetopt(argv0: string, args: string[], spec: string, stopOnProblem = true): Parsed {
-  const opts: Opt[] = [];
+export function* scanOpts(argv0: string, args: string[], spec: string, stopOnProblem = true): Generator<Opt, number> {
   let i = 0;
-  let bad = false;
   outer: while (i < args.length) {
     const w = args[i];
     if (w.length < 2 || w[0] !== '-') break;
@@ -46,34 +48,52 @@ export function sgetopt(argv0: string, args: string[], spec: string, stopOnProbl
       const k = c === ':' ? -1 : spec.indexOf(c);
       if (k < 0) {
         errline(`${argv0}: illegal option -- ${c}`);
-        opts.push({ opt: '?' });
-        bad = true;
         if (stopOnProblem) {
           i++;
+          yield { opt: '?' };
           break outer;
         }
+        yield { opt: '?' };
         continue;
+      }
+      if (spec[k + 1] === ':' && spec[k + 2] === ':') {
+        i++;
+        yield j + 1 < w.length ? { opt: c, arg: w.slice(j + 1) } : { opt: c };
+        continue outer;
       }
       if (spec[k + 1] === ':') {
         if (j + 1 < w.length) {
-          opts.push({ opt: c, arg: w.slice(j + 1) });
           i++;
+          yield { opt: c, arg: w.slice(j + 1) };
           continue outer;
         }
         if (i + 1 < args.length) {
-          opts.push({ opt: c, arg: args[i + 1] });
           i += 2;
+          yield { opt: c, arg: args[i - 1] };
           continue outer;
         }
         errline(`${argv0}: option requires an argument -- ${c}`);
-        opts.push({ opt: '?' });
-        bad = true;
         i++;
+        yield { opt: '?' };
         break outer;
       }
-      opts.push({ opt: c });
+      yield { opt: c };
     }
     i++;
   }
-  return { opts, rest: args.slice(i), bad };
+  return i;
+}
+
+/**
+ * Parse args (argv without argv[0]) against spec ("udopchaitkx", "c:x:").
+ * argv0 is the name the problems are reported under (the original uses argv[0]
+ * as invoked). With stopOnProblem (the default), parsing ends at the first
+ * problem as every DJB program then dies with its usage.
+ */
+export function sgetopt(argv0: string, args: string[], spec: string, stopOnProblem = true): Parsed {
+  const opts: Opt[] = [];
+  const it = scanOpts(argv0, args, spec, stopOnProblem);
+  let r = it.next();
+  for (; !r.done; r = it.next()) opts.push(r.value);
+  return { opts, rest: args.slice(r.value), bad: opts.some((o) => o.opt === '?') };
 }

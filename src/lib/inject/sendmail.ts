@@ -16,7 +16,7 @@
  * among them -oi, -oem, -odb), -bm, -E/-J with an optional attached argument.
  * Option parsing follows DJB's getopt (`NAME: illegal option -- X`).
  */
-import { errline } from '../strerr.ts';
+import { scanOpts } from '../sgetopt.ts';
 
 export const SENDMAIL_USAGE = 'sendmail: usage: sendmail [ -t ] [ -fsender ] [ -Fname ] [ -bp ] [ -bs ] [ arg ... ]';
 
@@ -60,65 +60,35 @@ export function sendmailPlan(argv: string[], env0: Record<string, string | undef
   const a0 = argv[0] ?? '';
   const prog = a0.slice(a0.lastIndexOf('/') + 1);
   const usage: SendmailPlan = { kind: 'fail', status: 100, message: SENDMAIL_USAGE };
-  const spec = 'vimte:f:p:o:B:F:EJxb:';
   let flagh = false;
   let sender: string | undefined;
-  let i = 1;
-  outer: while (i < argv.length) {
-    const w = argv[i];
-    if (w.length < 2 || w[0] !== '-') break;
-    if (w === '--') {
-      i++;
-      break;
-    }
-    for (let j = 1; j < w.length; j++) {
-      const c = w[j];
-      const k = c === ':' ? -1 : spec.indexOf(c);
-      if (k < 0) {
-        errline(`${prog}: illegal option -- ${c}`);
+  const it = scanOpts(prog, argv.slice(1), 'vimte:f:p:o:B:F:E::J::xb:');
+  let r = it.next();
+  for (; !r.done; r = it.next()) {
+    const { opt, arg } = r.value;
+    switch (opt) {
+      case '?':
         return usage;
-      }
-      if (c === 'E' || c === 'J') {
-        i++;
-        continue outer;
-      }
-      let arg: string | undefined;
-      if (spec[k + 1] === ':') {
-        if (j + 1 < w.length) {
-          arg = w.slice(j + 1);
-          i++;
-        } else if (i + 1 < argv.length) {
-          arg = argv[i + 1];
-          i += 2;
-        } else {
-          errline(`${prog}: option requires an argument -- ${c}`);
-          return usage;
+      case 't':
+        flagh = true;
+        break;
+      case 'f':
+        sender = arg;
+        break;
+      case 'F':
+        env.MAILNAME = arg;
+        break;
+      case 'b':
+        if (arg![0] === 'p') return { kind: 'qread' };
+        if (arg![0] === 's') {
+          if (env.PROTO === undefined) Object.assign(env, LOCAL_SMTP);
+          return { kind: 'smtpd', env };
         }
-      }
-      switch (c) {
-        case 't':
-          flagh = true;
-          break;
-        case 'f':
-          sender = arg;
-          break;
-        case 'F':
-          env.MAILNAME = arg;
-          break;
-        case 'b':
-          if (arg![0] === 'p') return { kind: 'qread' };
-          if (arg![0] === 's') {
-            if (env.PROTO === undefined) Object.assign(env, LOCAL_SMTP);
-            return { kind: 'smtpd', env };
-          }
-          if (arg![0] !== 'm') return usage;
-          break;
-        default:
-          break; // B p v i x m e o: accepted, ignored
-      }
-      if (arg !== undefined) continue outer;
+        if (arg![0] !== 'm') return usage;
+        break;
+      default:
+        break; // B p v i x m e o E J: accepted, ignored
     }
-    i++;
   }
   if (prog === 'mailq') return { kind: 'qread' };
   if (prog === 'newaliases') return { kind: 'fail', status: 100, message: 'sendmail: fatal: please use fastforward/newaliases instead' };
@@ -127,6 +97,6 @@ export function sendmailPlan(argv: string[], env0: Record<string, string | undef
     qi.push('-f', sender);
     doSender(env, sender);
   }
-  qi.push('--', ...argv.slice(i));
+  qi.push('--', ...argv.slice(1 + r.value));
   return { kind: 'inject', argv: qi, env };
 }
