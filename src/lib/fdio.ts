@@ -9,6 +9,8 @@
  *                       else made non-blocking) waits 10 ms and retries,
  *                       EINTR retries; other errors are thrown with .code.
  *   fdChunks(fd, size?) the reads of fd until end of file, as an iterable.
+ *   readAll(fd)         all of fd to its end, or undefined on a read error
+ *                       (qmail-remote's and qmail-qmqpc's message/envelope).
  *   filterFds(f, end?)  copy fd 0 to fd 1 through f (addcr, delcr): 0 at end
  *                       of input, 111 on a read or write error (silently,
  *                       as those filters do).
@@ -42,6 +44,17 @@ export function* fdChunks(fd: number, size = 65536): Generator<Buffer> {
     if (b.length === 0) return;
     yield b;
   }
+}
+
+/** All of fd to its end (a file or a pipe), or undefined when a read fails. */
+export function readAll(fd: number): Buffer | undefined {
+  const parts: Buffer[] = [];
+  try {
+    for (const b of fdChunks(fd)) parts.push(b);
+  } catch {
+    return undefined;
+  }
+  return Buffer.concat(parts);
 }
 
 /**

@@ -7,31 +7,12 @@
  * connection (src/lib/qmtp/qmqpc.ts, which lists the exit codes: 0, 31,
  * 51, 54, 55, 56, 61, 71-74, 91). No arguments, no output.
  */
-import { accessSync, constants, readSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
+import { readAll } from '../lib/fdio.ts';
 import type { Ctx } from '../lib/program.ts';
 import { qmailHome } from '../lib/qmailhome.ts';
 import { Control } from '../lib/control.ts';
 import { qmqpPacket, qmqpSend } from '../lib/qmtp/qmqpc.ts';
-
-/** All of fd to its end, or undefined on a read error. */
-function slurp(fd: number): Buffer | undefined {
-  const parts: Buffer[] = [];
-  const b = Buffer.allocUnsafe(65536);
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(fd, b, 0, b.length, null);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-        continue;
-      }
-      return undefined;
-    }
-    if (n === 0) return Buffer.concat(parts);
-    parts.push(Buffer.from(b.subarray(0, n)));
-  }
-}
 
 /** The program (see the module comment): exit status as described there. */
 export async function main(ctx: Ctx): Promise<number> {
@@ -48,9 +29,9 @@ export async function main(ctx: Ctx): Promise<number> {
     return 55;
   }
   if (servers === undefined) return 55;
-  const message = slurp(0);
+  const message = readAll(0);
   if (message === undefined) return 54;
-  const envelope = slurp(1);
+  const envelope = readAll(1);
   if (envelope === undefined) return 54;
   const packet = qmqpPacket(message, envelope);
   if (packet === 91) return 91;

@@ -16,31 +16,11 @@
  * The work is deliverRemote() in src/lib/remote/deliver.ts, which
  * qmail-rspawn may call in-process instead of running this program.
  */
-import { readSync } from 'node:fs';
+import { readAll } from '../lib/fdio.ts';
 import type { Ctx } from '../lib/program.ts';
 import { qmailHome } from '../lib/qmailhome.ts';
 import { deliverRemote, TEXT } from '../lib/remote/deliver.ts';
 import { writeAll } from '../lib/strerr.ts';
-
-/** fd 0 to its end (a file or a pipe), or undefined when it cannot be read. */
-function slurp0(): Buffer | undefined {
-  const parts: Buffer[] = [];
-  const b = Buffer.allocUnsafe(65536);
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(0, b, 0, b.length, null);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-        continue;
-      }
-      return undefined;
-    }
-    if (n === 0) return Buffer.concat(parts);
-    parts.push(Buffer.from(b.subarray(0, n)));
-  }
-}
 
 /** The program (see the module comment): exit status as described there. */
 export async function main(ctx: Ctx): Promise<number> {
@@ -55,7 +35,7 @@ export async function main(ctx: Ctx): Promise<number> {
   const args = ctx.argv.slice(1);
   if (args.length < 3) return out(Buffer.from(TEXT.usage + '\0', 'latin1'));
   const home = qmailHome(ctx.env);
-  const message = slurp0();
+  const message = readAll(0);
   if (message === undefined) return out(Buffer.from(TEXT.read + '\0', 'latin1'));
   const arg = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
   const report = await deliverRemote({
