@@ -29,7 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errCode } from '../errstr.ts';
 import { writeAll } from '../strerr.ts';
 import { fsyncFd } from '../fsyncfd.ts';
-import type { ByteSource } from '../queue/source.ts';
+import { drainSource, type ByteSource } from '../queue/source.ts';
 import { isTempErrno } from './errtemp.ts';
 
 /** A delivery's outcome: ok, or a temporary failure with qmail-local's text. */
@@ -103,17 +103,7 @@ export async function maildirDeliver(dir: string, message: Uint8Array | ByteSour
       writeAll(fd, opts.prefix && opts.prefix.length > 0 ? Buffer.concat([opts.prefix, message]) : message);
     } else {
       if (opts.prefix) writeAll(fd, opts.prefix);
-      const buf = Buffer.allocUnsafe(65536);
-      for (;;) {
-        let n: number;
-        try {
-          n = await message.read(buf);
-        } catch {
-          return fail('Unable to read message. (#4.3.0)');
-        }
-        if (n === 0) break;
-        writeAll(fd, buf.subarray(0, n));
-      }
+      if (await drainSource(message, (b) => writeAll(fd, b))) return fail('Unable to read message. (#4.3.0)');
     }
     await fsyncFd(fd);
     open = false;

@@ -30,7 +30,7 @@ import { writeAll } from '../strerr.ts';
 import { fsyncFd } from '../fsyncfd.ts';
 import { LOCK_EX, LOCK_NB, sys } from '../native.ts';
 import { myctime } from '../qmaildate.ts';
-import type { ByteSource } from '../queue/source.ts';
+import { drainSource, type ByteSource } from '../queue/source.ts';
 import type { DeliveryResult } from './maildir.ts';
 
 /** Options of mboxDeliver. */
@@ -172,17 +172,8 @@ export async function mboxDeliver(fn: string, message: Uint8Array | ByteSource, 
       if (opts.prefix) w.raw(opts.prefix);
       if (message instanceof Uint8Array) w.message(message);
       else {
-        const buf = Buffer.allocUnsafe(65536);
-        for (;;) {
-          let n: number;
-          try {
-            n = await message.read(buf);
-          } catch (e) {
-            return undo(`Unable to read message: ${errstr(e)}. (#4.3.0)`);
-          }
-          if (n === 0) break;
-          w.message(buf.subarray(0, n));
-        }
+        const r = await drainSource(message, (b) => w.message(b));
+        if (r) return undo(`Unable to read message: ${errstr(r.readError)}. (#4.3.0)`);
       }
       w.end();
       await fsyncFd(fd);

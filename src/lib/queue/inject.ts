@@ -38,7 +38,7 @@ import { date822fmt } from '../qmaildate.ts';
 import { qmailIds, type QmailIds } from '../qmailids.ts';
 import { queueDir, queueSplit } from './layout.ts';
 import { EnvelopeScanner } from './envelope.ts';
-import type { ByteSource } from './source.ts';
+import { drainSource, type ByteSource } from './source.ts';
 import { QQ } from './qqcodes.ts';
 
 /** Who is injecting, for the Received line (overrides the uid mapping). */
@@ -224,21 +224,14 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       } catch {
         throw new Fail(QQ.WRITE);
       }
-      const buf = Buffer.allocUnsafe(65536);
-      for (;;) {
-        let n: number;
+      const r = await drainSource(message, (b) => {
         try {
-          n = await message.read(buf);
-        } catch {
-          throw new Fail(QQ.READ);
-        }
-        if (n === 0) break;
-        try {
-          writeAll(messFd, buf.subarray(0, n));
+          writeAll(messFd, b);
         } catch {
           throw new Fail(QQ.WRITE);
         }
-      }
+      });
+      if (r) throw new Fail(QQ.READ);
     }
     try {
       await fsyncFd(messFd);

@@ -9,6 +9,9 @@
  *   O_NONBLOCK (EAGAIN) is retried after a short pause instead of failing.
  * - bufferSource(buf): bytes already in memory (in-process injection by
  *   qmail-smtpd / qmail-inject running inside a server).
+ *
+ * drainSource(src, put) reads a source to its end into a sink (the message
+ * copies of qmail-queue, maildir and mbox delivery).
  */
 import { read } from 'node:fs';
 import { errCode } from '../errstr.ts';
@@ -52,4 +55,24 @@ export function bufferSource(buf: Uint8Array): ByteSource {
       return Promise.resolve(n);
     },
   };
+}
+
+/**
+ * Read src to its end, handing each chunk to put (a view into one reused
+ * buffer of 64 KiB, valid only during the call). Resolves to undefined at the
+ * end of input, or to { readError } when a read fails (nothing more is read);
+ * whatever put throws propagates unchanged.
+ */
+export async function drainSource(src: ByteSource, put: (chunk: Buffer) => void): Promise<{ readError: unknown } | undefined> {
+  const buf = Buffer.allocUnsafe(65536);
+  for (;;) {
+    let n: number;
+    try {
+      n = await src.read(buf);
+    } catch (e) {
+      return { readError: e };
+    }
+    if (n === 0) return undefined;
+    put(buf.subarray(0, n));
+  }
 }
