@@ -20,19 +20,11 @@
  * Deviation: the message is held in memory until its envelope is read.
  */
 import { ByteReader } from '../netstring.ts';
-import { receivedField } from '../smtp/received.ts';
-import { QmtpExit } from './qmtpd.ts';
+import { getlen, QmtpExit, receivedHead, type SessionConfig } from './qmtpd.ts';
 import { okText } from './submit.ts';
 
 /** What a QMQP session needs from its program. */
-export interface QmqpConfig {
-  local: string;
-  remoteIp: string;
-  remoteHost: string;
-  remoteInfo?: string;
-  queue: (message: Buffer, envelope: Buffer) => Promise<{ reply: string; qp: number }>;
-  write: (b: Buffer) => Promise<void>;
-}
+export type QmqpConfig = SessionConfig;
 
 /** Serve one QMQP message; resolves with the exit code (see module comment). */
 export async function qmqpServe(r: ByteReader, cfg: QmqpConfig): Promise<number> {
@@ -50,32 +42,19 @@ export async function qmqpServe(r: ByteReader, cfg: QmqpConfig): Promise<number>
     left -= n;
     return Buffer.from(await r.take(n));
   };
-  const getlen = async (): Promise<number> => {
-    let len = 0;
-    for (;;) {
-      const c = await byte();
-      if (c === 0x3a) return len;
-      if (len > 200000000) throw new QmtpExit(111);
-      if (c < 0x30 || c > 0x39) throw new QmtpExit(100);
-      len = 10 * len + (c - 0x30);
-    }
-  };
   const getcomma = async (): Promise<void> => {
     if ((await byte()) !== 0x2c) throw new QmtpExit(100);
   };
   /** an address: undefined when unacceptable (>= 1000 bytes or a NUL) */
   const getbuf = async (): Promise<Buffer | undefined> => {
-    const len = await getlen();
+    const len = await getlen(byte);
     const b = await take(len);
     await getcomma();
     return len >= 1000 || b.includes(0) ? undefined : b;
   };
-  left = await getlen();
-  const len = await getlen();
-  const head = Buffer.from(
-    receivedField({ protocol: 'QMQP', local: cfg.local, remoteIp: cfg.remoteIp, remoteHost: cfg.remoteHost, remoteInfo: cfg.remoteInfo, when: Math.floor(Date.now() / 1000) }),
-    'latin1',
-  );
+  left = await getlen(byte);
+  const len = await getlen(byte);
+  const head = receivedHead('QMQP', cfg);
   const message = await take(len);
   await getcomma();
   let ok = true;

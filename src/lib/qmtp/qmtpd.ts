@@ -31,6 +31,9 @@
  * read (the original pipes it into qmail-queue as it arrives); bytes after
  * an overflow of databytes are not kept. A non-digit in a recipient's
  * length is a protocol violation (the original computes a garbage length).
+ *
+ * Shared with qmtp/qmqpd.ts: QmtpExit, SessionConfig (what both servers need
+ * from their program), getlen() (a netstring's length) and receivedHead().
  */
 import { ByteReader } from '../netstring.ts';
 import type { RcptHosts } from '../smtp/rcpthosts.ts';
@@ -46,13 +49,8 @@ export class QmtpExit extends Error {
   }
 }
 
-/** What a QMTP session needs from its program. */
-export interface QmtpConfig {
-  /** databytes (0 = no limit) */
-  databytes: number;
-  /** RELAYCLIENT when set */
-  relayclient?: string;
-  rcpthosts: RcptHosts;
+/** What a QMTP or QMQP session needs from its program. */
+export interface SessionConfig {
   /** TCPLOCALHOST, else TCPLOCALIP, else `unknown` */
   local: string;
   remoteIp: string;
@@ -64,20 +62,41 @@ export interface QmtpConfig {
   write: (b: Buffer) => Promise<void>;
 }
 
+/** What a QMTP session needs from its program. */
+export interface QmtpConfig extends SessionConfig {
+  /** databytes (0 = no limit) */
+  databytes: number;
+  /** RELAYCLIENT when set */
+  relayclient?: string;
+  rcpthosts: RcptHosts;
+}
+
 const MAXLEN = 200000000;
 const bad = (): never => {
   throw new QmtpExit(100);
 };
 
-async function getlen(r: ByteReader): Promise<number> {
+/**
+ * A netstring's length: digits up to `:`, read byte by byte with get.
+ * QmtpExit(100) on a non-digit, QmtpExit(111) past 200000000 bytes.
+ */
+export async function getlen(get: () => Promise<number>): Promise<number> {
   let len = 0;
   for (;;) {
-    const c = await r.get();
+    const c = await get();
     if (c === 0x3a) return len;
     if (len > MAXLEN) throw new QmtpExit(111);
     if (c < 0x30 || c > 0x39) bad();
     len = 10 * len + (c - 0x30);
   }
+}
+
+/** The Received field (latin1 bytes) a session puts in front of a message it queues. */
+export function receivedHead(protocol: 'QMTP' | 'QMQP', cfg: SessionConfig): Buffer {
+  return Buffer.from(
+    receivedField({ protocol, local: cfg.local, remoteIp: cfg.remoteIp, remoteHost: cfg.remoteHost, remoteInfo: cfg.remoteInfo, when: Math.floor(Date.now() / 1000) }),
+    'latin1',
+  );
 }
 
 async function getcomma(r: ByteReader): Promise<void> {
@@ -92,7 +111,7 @@ export async function qmtpServe(r: ByteReader, cfg: QmtpConfig): Promise<number>
   const rc = cfg.relayclient;
   const rclen = rc === undefined ? 0 : Buffer.byteLength(rc, 'latin1');
   for (;;) {
-    let len = await getlen(r);
+    let len = await getlen(() => r.get());
     if (len === 0) bad();
     const mode = await r.get();
     len--;
@@ -100,10 +119,7 @@ export async function qmtpServe(r: ByteReader, cfg: QmtpConfig): Promise<number>
     if (mode === 10) dos = false;
     else if (mode === 13) dos = true;
     else return bad();
-    const head = Buffer.from(
-      receivedField({ protocol: 'QMTP', local: cfg.local, remoteIp: cfg.remoteIp, remoteHost: cfg.remoteHost, remoteInfo: cfg.remoteInfo, when: Math.floor(Date.now() / 1000) }),
-      'latin1',
-    );
+    const head = receivedHead('QMTP', cfg);
     const body: Buffer[] = [head];
     let overflow = false;
     const db = cfg.databytes;
@@ -144,7 +160,7 @@ export async function qmtpServe(r: ByteReader, cfg: QmtpConfig): Promise<number>
     }
     await getcomma(r);
     // sender
-    len = await getlen(r);
+    len = await getlen(() => r.get());
     let senderOk = true;
     let sender: Buffer = Buffer.alloc(0);
     if (len >= 1000) {
@@ -159,7 +175,7 @@ export async function qmtpServe(r: ByteReader, cfg: QmtpConfig): Promise<number>
     const failure: string[] = [];
     const envelope: Buffer[] = [Buffer.from('F'), sender, Buffer.alloc(1)];
     let bother = false;
-    let biglen = await getlen(r);
+    let biglen = await getlen(() => r.get());
     while (biglen > 0) {
       let f = '';
       let rlen = 0;
