@@ -16,8 +16,20 @@
  *
  * Throws when the qmail home cannot be entered or a control file cannot be
  * read (the caller answers `421 unable to read controls (#4.3.0)`).
+ *
+ * The original reads its control files at every connection; so do we in
+ * effect, but cheaply under a long-lived tcpserver: what the files gave is
+ * kept per qmail home with each file's stat (device, inode, size, mtime,
+ * ctime; "absent" for a missing one) and used again only while a stat of
+ * every file still matches, so an edit, a replacement, a new or a removed
+ * file is seen by the next connection. Files changed in the last 2 seconds
+ * are not trusted (a change within one timestamp tick would keep the same
+ * stat): the read result is then not kept. Any stat error other than ENOENT
+ * takes the uncached path, which reports it as before. morercpthosts.cdb is
+ * opened afresh for every session, and nothing is kept when
+ * control/rcptcheck exists (its user database is read as it goes).
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { errCode } from '../errstr.ts';
 import { Control, scanUlong } from '../control.ts';
 import { BadMailFrom } from './badmailfrom.ts';
@@ -43,42 +55,103 @@ export class NoGreeting extends Error {
   }
 }
 
-/** Read the session's configuration (see the module comment); close its rcpthosts when done. */
-export function loadConfig(home: string, env: Record<string, string | undefined>): SmtpConfig {
-  accessSync(home, constants.X_OK);
-  const c = new Control(home);
+/** What a session takes from the control files (see loadConfig). */
+interface Controls {
+  greeting: string;
+  lip: string | undefined;
+  timeout: number;
+  badmailfrom: BadMailFrom;
+  databytes: number;
+  tlsPem: Buffer | undefined;
+  checkpassword: string[] | undefined;
+  rcptcheck: RcptCheck | undefined;
+  rcpthosts: Set<string> | undefined;
+}
+
+/** The control files loadConfig reads (morercpthosts.cdb is opened per session). */
+const FILES = ['smtpgreeting', 'me', 'localiphost', 'timeoutsmtpd', 'badmailfrom', 'databytes', 'servercert.pem', 'checkpassword', 'rcptcheck', 'rcpthosts'];
+
+/** Seconds a file must be unchanged before its stat may stand for its content. */
+const SETTLED_MS = 2000;
+
+const kept = new Map<string, { sigs: string[]; controls: Controls }>();
+
+/** Read the control files (uncached). */
+function readControls(home: string, c: Control): Controls {
   const greeting = c.readline('smtpgreeting') ?? c.me();
   if (greeting === undefined) throw new NoGreeting();
   const lip = c.readline('localiphost') ?? c.me();
   let timeout = c.readint('timeoutsmtpd') ?? 1200;
   if (timeout <= 0) timeout = 1;
   const badmailfrom = new BadMailFrom(c.readfile('badmailfrom'));
-  let databytes = c.readint('databytes') ?? 0;
+  const databytes = c.readint('databytes') ?? 0;
+  const tlsPem = readOptional(c.path('servercert.pem'));
+  const checkpassword = c.readline('checkpassword')?.split(/[ \t]+/).filter((w) => w !== '');
+  const rcptcheck = c.readline('rcptcheck') !== undefined ? new RcptCheck(home, c) : undefined;
+  const rcpthosts = RcptHosts.hostSet(c.readfile('rcpthosts'));
+  return { greeting, lip, timeout, badmailfrom, databytes, tlsPem, checkpassword, rcptcheck, rcpthosts };
+}
+
+/**
+ * Each control file's stat as a string ('' when absent), or undefined when
+ * one of them was changed too recently to be trusted. Throws stat errors.
+ */
+function signatures(c: Control): { sigs: string[]; settled: boolean } {
+  const now = Date.now();
+  let settled = true;
+  const sigs = FILES.map((name) => {
+    const st = statSync(c.path(name), { throwIfNoEntry: false });
+    if (st === undefined) return '';
+    if (now - st.ctimeMs < SETTLED_MS || now - st.mtimeMs < SETTLED_MS) settled = false;
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  });
+  return { sigs, settled };
+}
+
+/** The control files' values, from the kept copy while every file's stat matches. */
+function controlsOf(home: string, c: Control): Controls {
+  let sig: { sigs: string[]; settled: boolean };
+  try {
+    sig = signatures(c);
+  } catch {
+    return readControls(home, c);
+  }
+  const hit = kept.get(home);
+  if (hit && hit.sigs.every((s, i) => s === sig.sigs[i])) return hit.controls;
+  const controls = readControls(home, c);
+  if (sig.settled && controls.rcptcheck === undefined) kept.set(home, { sigs: sig.sigs, controls });
+  else kept.delete(home);
+  return controls;
+}
+
+/** Read the session's configuration (see the module comment); close its rcpthosts when done. */
+export function loadConfig(home: string, env: Record<string, string | undefined>): SmtpConfig {
+  accessSync(home, constants.X_OK);
+  const c = new Control(home);
+  const k = controlsOf(home, c);
+  let databytes = k.databytes;
   const x = env.DATABYTES;
   if (x !== undefined) databytes = scanUlong(x) ?? 0;
   // unsigned int in the original
   databytes = databytes % 2 ** 32;
   if (databytes === 2 ** 32 - 1) databytes--;
-  const tlsPem = readOptional(c.path('servercert.pem'));
-  const checkpassword = c.readline('checkpassword')?.split(/[ \t]+/).filter((w) => w !== '');
-  const rcptcheck = c.readline('rcptcheck') !== undefined ? new RcptCheck(home, c) : undefined;
   // last: it keeps morercpthosts.cdb open (the caller closes it)
-  const rcpthosts = RcptHosts.load(c);
+  const rcpthosts = RcptHosts.withCdb(k.rcpthosts, c);
   return {
-    greeting,
-    liphost: lip === undefined ? undefined : { host: lip, isMe: ipmeIs },
-    timeout,
+    greeting: k.greeting,
+    liphost: k.lip === undefined ? undefined : { host: k.lip, isMe: ipmeIs },
+    timeout: k.timeout,
     rcpthosts,
-    badmailfrom,
+    badmailfrom: k.badmailfrom,
     databytes,
     remoteIp: env.TCPREMOTEIP ?? 'unknown',
     local: env.TCPLOCALHOST ?? env.TCPLOCALIP ?? 'unknown',
     remoteHost: env.TCPREMOTEHOST ?? 'unknown',
     remoteInfo: env.TCPREMOTEINFO,
     relayClient: env.RELAYCLIENT,
-    tlsPem,
-    checkpassword,
-    rcptcheck,
+    tlsPem: k.tlsPem,
+    checkpassword: k.checkpassword,
+    rcptcheck: k.rcptcheck,
     smtps: env.SMTPS !== undefined && env.SMTPS !== '',
   };
 }

@@ -42,20 +42,32 @@ export class RcptHosts {
    * close() when the session ends.
    */
   static load(control: Control): RcptHosts {
-    const lines = control.readfile('rcpthosts');
-    if (lines === undefined) return new RcptHosts(undefined, undefined);
+    return RcptHosts.withCdb(RcptHosts.hostSet(control.readfile('rcpthosts')), control);
+  }
+
+  /** control/rcpthosts' value lines (undefined: no file) as the lowercased set withCdb takes. */
+  static hostSet(lines: string[] | undefined): Set<string> | undefined {
+    return lines && new Set(lines.map(asciiLower));
+  }
+
+  /**
+   * A policy from an already read rcpthosts set (hostSet; never modified),
+   * opening control/morercpthosts.cdb when there is a set (see load()).
+   */
+  static withCdb(hosts: Set<string> | undefined, control: Control): RcptHosts {
+    if (hosts === undefined) return new RcptHosts(undefined, undefined);
     let more: Cdb | undefined;
     try {
       more = Cdb.open(control.path('morercpthosts.cdb'));
     } catch (e) {
       if (errCode(e) !== 'ENOENT') throw e;
     }
-    return new RcptHosts(new Set(lines.map(asciiLower)), more);
+    return new RcptHosts(hosts, more);
   }
 
   /** A policy from a list of lines (tests; no cdb). */
   static fromLines(lines: string[] | undefined): RcptHosts {
-    return new RcptHosts(lines && new Set(lines.map(asciiLower)), undefined);
+    return new RcptHosts(RcptHosts.hostSet(lines), undefined);
   }
 
   /** Release morercpthosts.cdb's descriptor. */
