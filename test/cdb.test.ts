@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync, existsSync, openSync, closeSync } from 'node:fs';
 import { execa } from 'execa';
 import { Cdb, CdbWriteError, CdbWriter, cdbBuild, cdbHash, cdbWriteAtomic } from '../src/lib/cdb.ts';
-import { theirs, tmpdir } from './helpers.ts';
+import { theirs, tmpdir, prng } from './helpers.ts';
 
 const tinycdb = theirs('cdb');
 
@@ -20,17 +20,6 @@ function cdbInput(recs: Rec[]): Buffer {
   for (const [k, d] of recs) parts.push(Buffer.from(`+${k.length},${d.length}:`), k, Buffer.from('->'), d, Buffer.from('\n'));
   parts.push(Buffer.from('\n'));
   return Buffer.concat(parts);
-}
-
-/** A seeded PRNG (mulberry32) so failures replay. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomRecords(n: number, seed: number): Rec[] {

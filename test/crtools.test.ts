@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { spawn } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { addcr, DelCr, FixCr, recordLines } from '../src/lib/crlf.ts';
-import { ours, theirs } from './helpers.ts';
+import { ours, theirs, prng } from './helpers.ts';
 
 const deb = {
   addcr: theirs('addcr'),
@@ -18,16 +18,6 @@ const deb = {
   recordio: theirs('recordio'),
   argv0: theirs('argv0'),
 };
-
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Bytes rich in CR and LF runs. */
 function crlfSoup(n: number, seed: number): Buffer {

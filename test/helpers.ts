@@ -48,3 +48,15 @@ export async function until(pred: () => boolean | Promise<boolean>, ms = 5000, e
     await new Promise((r) => setTimeout(r, every));
   }
 }
+
+/** A seeded PRNG (mulberry32): numbers in [0, 1), the same for a seed, so failures replay. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

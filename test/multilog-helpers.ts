@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { execa } from 'execa';
-import { ours, theirs } from './helpers.ts';
+import { ours, theirs, prng } from './helpers.ts';
 
 export const debian = theirs('multilog');
 
@@ -57,18 +57,6 @@ export function snapshot(cwd: string): Record<string, unknown> {
 /** Run ours and Debian's (in base/ours and base/theirs) and return both outcomes. */
 export async function both(base: string, script: string[], input: Buffer | string): Promise<[Outcome, Outcome]> {
   return Promise.all([runIn(ours('multilog'), `${base}/ours`, script, input), runIn(debian!, `${base}/theirs`, script, input)]);
-}
-
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Random log input: short lines, empty lines, lines around and far beyond 1000 bytes, maybe a partial last line. */

@@ -19,7 +19,7 @@ import { decodePlain, saslExchange, unbase64 } from '../src/lib/smtp/auth.ts';
 import { SmtpSession, type SmtpConfig } from '../src/lib/smtp/session.ts';
 import { Control } from '../src/lib/control.ts';
 import { cdbBuild } from '../src/lib/cdb.ts';
-import { tmpdir } from './helpers.ts';
+import { tmpdir, prng } from './helpers.ts';
 
 describe('addrparse', () => {
   const cases: Array<[string, string | undefined]> = [
@@ -347,18 +347,6 @@ describe('session on streams', () => {
     expect(out).toBe('220 g ESMTP\r\n250 ok\r\n451 timeout (#4.4.2)\r\n');
   });
 });
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('fuzz: mutated sessions replayed in 1-, 3- and 17-byte chunks', () => {
   const pieces = [

@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { PassThrough } from 'node:stream';
 import { connect } from 'node:net';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { ours, theirs, isRoot } from './helpers.ts';
+import { ours, theirs, isRoot, prng } from './helpers.ts';
 import { startServer, type Running } from './tcphelpers.ts';
 import { loopback, makeHome } from './remote-helpers.ts';
 import { ByteReader, encode, encodeList, NetstringError, parse, parseAll } from '../src/lib/netstring.ts';
@@ -24,18 +24,6 @@ const stops: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const s of stops.splice(0)) await s();
 });
-
-/** Seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Feed bytes to a ByteReader in chunks of `size` bytes. */
 function readerOf(b: Buffer, size = 1 << 20): ByteReader {

@@ -10,20 +10,10 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync, openSync, closeSync
 import { execa } from 'execa';
 import { Cdb, cdbBuild } from '../src/lib/cdb.ts';
 import { compileRules, decodeRule, normalizeIp6, parseRuleLine, ruleReport, rulesLookup, RulesSyntaxError } from '../src/lib/rules.ts';
-import { ours, theirs, tmpdir } from './helpers.ts';
+import { ours, theirs, tmpdir, prng } from './helpers.ts';
 
 const debRules = theirs('tcprules');
 const debCheck = theirs('tcprulescheck');
-
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A large rules file touching every feature of the syntax. */
 function variedRules(lines: number, seed: number): Buffer {
