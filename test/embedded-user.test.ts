@@ -8,8 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execa, type ResultPromise } from 'execa';
 import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { ROOT, isRoot, ours, theirs, tmpdir, until } from './helpers.ts';
+import { ROOT, isRoot, ours, theirs, tmpdir, until, freePort } from './helpers.ts';
 
 const NOBODY = 65534;
 const SWAKS = theirs('swaks');
@@ -25,17 +24,6 @@ function nobodyCanRun(): boolean {
 
 const skip = missing.length > 0 ? `not committed yet: ${missing.join(', ')}` : !SWAKS || !PY ? 'swaks or python3 not installed' : !nobodyCanRun() ? 'nobody cannot reach the checkout' : '';
 if (skip) console.warn(`embedded (ordinary user) test skipped: ${skip}`);
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 describe.skipIf(skip !== '')('npm start as an ordinary user', () => {
   let proc: ResultPromise | undefined;

@@ -15,8 +15,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa, type ResultPromise } from 'execa';
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, appendFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import { ROOT, isRoot, ours, theirs, tmpdir, until } from './helpers.ts';
+import { connect } from 'node:net';
+import { ROOT, isRoot, ours, theirs, tmpdir, until, freePort } from './helpers.ts';
 
 /** Programs the product runs; a missing one skips the file with its name. */
 const NEEDED = ['svscan', 'supervise', 'svc', 'svstat', 'multilog', 'tcpserver', 'tcprules', 'softlimit', 'qmail-start', 'qmail-send', 'qmail-lspawn', 'qmail-rspawn', 'qmail-clean', 'qmail-smtpd', 'qmail-queue', 'qmail-qstat', 'qmail-newu', 'qmail-popup', 'qmail-pop3d', 'checkpassword', 'qmail-poppass'];
@@ -34,17 +34,6 @@ const skipReason =
 if (skipReason) console.warn(`embedded tests skipped: ${skipReason}`);
 
 const HOST = 'embedded.example';
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 /** Resolves true when a TCP connection to port is accepted, false when refused. */
 function accepts(port: number): Promise<boolean> {

@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa, type ResultPromise } from 'execa';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { NODE, ROOT, isRoot, ours, tmpdir, until } from './helpers.ts';
+import { connect } from 'node:net';
+import { NODE, ROOT, isRoot, ours, tmpdir, until, freePort } from './helpers.ts';
 import { queueCreate } from '../src/lib/queue/create.ts';
 import { date822fmt } from '../src/lib/qmaildate.ts';
 import { getpwnam } from '../src/lib/passwd.ts';
@@ -220,17 +220,6 @@ describe('queue/queued limits (the library, as this user)', () => {
     expect(await submitViaSocket(path, Buffer.from('x'), Buffer.from('Fa\0\0'))).toEqual({ code: 73, text: '' });
   }, 20000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 /** A minimal SMTP client: the replies to each command, in order. */
 async function smtp(port: number, cmds: string[]): Promise<string[]> {

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execa, type ResultPromise } from 'execa';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { ROOT, isRoot, ours, theirs, tmpdir, until } from './helpers.ts';
+import { ROOT, isRoot, ours, theirs, tmpdir, until, freePort } from './helpers.ts';
 import { configFast } from '../src/lib/deploy/tree.ts';
 
 const QMAILCTL = `${ROOT}/qmailctl`;
@@ -37,17 +37,6 @@ doqueue -- schedules queued messages for immediate delivery
   setup -- installs qmail: users, qmail home, control, aliases, services
   check -- checks the installation (owners, modes, links), prints fixes
    logs -- follows a service's log: logs [send|smtpd|pop3d]`;
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 describe('qmailctl (LWQ 2.8.2.1 texts)', () => {
   it('help prints LWQ text, then our three commands', async () => {
