@@ -3,7 +3,7 @@
  * reliably stopping supervise (ours or Debian's), reading supervise/status.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { ours, theirs, until } from './helpers.ts';
 
