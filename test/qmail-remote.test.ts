@@ -9,7 +9,8 @@ import { execa } from 'execa';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ours, isRoot } from './helpers.ts';
-import { loopback, makeHome, mxDns, reports, smtpSink, type SinkScript } from './remote-helpers.ts';
+import { loopback, makeHome, reports, smtpSink, type SinkScript } from './remote-helpers.ts';
+import { dnsServer } from './dns-server.ts';
 import { deliverRemote } from '../src/lib/remote/deliver.ts';
 import { blast } from '../src/lib/remote/blast.ts';
 import { mxOrder } from '../src/lib/remote/mx.ts';
@@ -288,7 +289,7 @@ describe('MX lookups through DNSCACHEIP', () => {
     const s1 = await sink();
     const s2 = await sink({}, loopback(), s1.port);
     const down = loopback();
-    const dns = await mxDns({
+    const dns = await dnsServer({
       mx: {
         'dest.example': [
           [20, 'mx2.dest.example'],
@@ -337,7 +338,7 @@ describe('MX lookups through DNSCACHEIP', () => {
       console.log(`skipped: cannot listen on port 25: ${String(e)}`);
       return;
     }
-    const dns = await mxDns({ mx: { 'dest.example': [[10, 'mx.dest.example']] }, a: { 'mx.dest.example': [s.ip] } });
+    const dns = await dnsServer({ mx: { 'dest.example': [[10, 'mx.dest.example']] }, a: { 'mx.dest.example': [s.ip] } });
     closers.push(() => dns.close());
     const r = await remote(makeHome(), ['dest.example', 's@x', 'u@dest.example'], 'a\n', { DNSCACHEIP: dns.ip });
     expect(reports(r.out)).toEqual(['r', `K${s.ip} accepted message.\nRemote host said: 250 ok queued\n`]);

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { ours, theirs, tmpdir, until } from './helpers.ts';
-import { dnsServer, normLog, startServer, talk, type DnsServer } from './tcphelpers.ts';
+import { normLog, startServer, talk } from './tcphelpers.ts';
+import { dnsServer, type DnsServer } from './dns-server.ts';
 
 const debian = theirs('rblsmtpd');
 const debianServer = theirs('tcpserver');

@@ -1,13 +1,11 @@
 /**
  * Helpers for the qmail-remote and QMTP tests: a scripted SMTP sink on a
  * 127.x address (records commands and the raw DATA bytes as they arrived,
- * dot-stuffing included) and a DNS server with MX records on 127.x:53
- * (dns-packet), for DNSCACHEIP.
+ * dot-stuffing included), qmail homes, report splitting. (The DNS server
+ * for DNSCACHEIP, MX records included, is in dns-server.ts.)
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { createSocket } from 'node:dgram';
-import dnsPacket from 'dns-packet';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { queueCreate } from '../src/lib/queue/create.ts';
 import { tmpdir } from './helpers.ts';
@@ -158,51 +156,6 @@ export function smtpSink(script: SinkScript = {}, ip = loopback(), port = 0): Pr
         });
       resolve(sink);
     });
-  });
-}
-
-export interface MxZone {
-  mx?: Record<string, Array<[number, string]>>;
-  a?: Record<string, string[]>;
-  /** names answered with SERVFAIL */
-  fail?: string[];
-}
-
-/** A DNS server on ip:53 answering MX and A from zone (NXDOMAIN otherwise). */
-export function mxDns(zone: MxZone, ip = `127.53.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`): Promise<{ ip: string; queries: string[]; close(): Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const sock = createSocket('udp4');
-    const queries: string[] = [];
-    sock.on('message', (msg, rinfo) => {
-      let q;
-      try {
-        q = dnsPacket.decode(msg);
-      } catch {
-        return;
-      }
-      const question = q.questions?.[0];
-      if (!question) return;
-      const name = question.name.toLowerCase();
-      queries.push(`${question.type} ${name}`);
-      const answers: dnsPacket.Answer[] = [];
-      let rcode = 3;
-      if (zone.fail?.includes(name)) rcode = 2;
-      else {
-        if (question.type === 'MX') for (const [p, x] of zone.mx?.[name] ?? []) answers.push({ type: 'MX', name: question.name, ttl: 60, class: 'IN', data: { preference: p, exchange: x } });
-        if (question.type === 'A') for (const d of zone.a?.[name] ?? []) answers.push({ type: 'A', name: question.name, ttl: 60, class: 'IN', data: d });
-        if (answers.length > 0 || (zone.mx && name in zone.mx) || (zone.a && name in zone.a)) rcode = 0;
-      }
-      const reply = dnsPacket.encode({
-        type: 'response',
-        id: q.id,
-        flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | rcode,
-        questions: q.questions,
-        answers,
-      });
-      sock.send(reply, rinfo.port, rinfo.address);
-    });
-    sock.once('error', reject);
-    sock.bind(53, ip, () => resolve({ ip, queries, close: () => new Promise((r) => sock.close(() => r())) }));
   });
 }
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { createServer, type Server } from 'node:net';
 import { ours, theirs } from './helpers.ts';
-import { dnsServer, type DnsServer } from './tcphelpers.ts';
+import { dnsServer, type DnsServer } from './dns-server.ts';
 
 const debian = theirs('tcpclient');
 

@@ -8,7 +8,8 @@ import { execa } from 'execa';
 import { writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { NODE, ROOT, isRoot, ours, theirs, tmpdir, until } from './helpers.ts';
-import { dnsServer, normLog, startServer, talk, type DnsServer, type Running } from './tcphelpers.ts';
+import { normLog, startServer, talk, type Running } from './tcphelpers.ts';
+import { dnsServer, type DnsServer } from './dns-server.ts';
 
 const debian = theirs('tcpserver');
 const tcprules = theirs('tcprules');
