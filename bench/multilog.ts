@@ -11,10 +11,11 @@
  * Prints, per script: ours, Debian's, ratio (ours/Debian's, higher is better).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, smaps } from './lib.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.argv[2] ?? 1e6);
@@ -42,10 +43,6 @@ function runOnce(prog: string, args: string[]): number {
   return ms;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 for (const args of [['t'], []]) {
   const ours: number[] = [];
@@ -64,9 +61,8 @@ for (const args of [['t'], []]) {
 
 /** [PSS, USS] in kB of a process (smaps_rollup); USS = private pages, which no sharing lowers. */
 function pss(pid: number): [number, number] {
-  const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const kb = (re: RegExp): number => Number(re.exec(t)?.[1] ?? NaN);
-  return [kb(/^Pss:\s+(\d+) kB/m), kb(/^Private_Clean:\s+(\d+) kB/m) + kb(/^Private_Dirty:\s+(\d+) kB/m)];
+  const m = smaps(pid);
+  return [m.pss, m.uss];
 }
 
 async function idle(prog: string): Promise<[number, number]> {

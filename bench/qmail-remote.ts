@@ -21,6 +21,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deliverRemote } from '../src/lib/remote/deliver.ts';
 import { queueCreate } from '../src/lib/queue/create.ts';
+import { median } from './lib.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.argv[2] ?? 400);
@@ -70,8 +71,6 @@ const cSource = (conc: number, n: number): number => {
   execFileSync('/usr/sbin/smtp-source', ['-4', '-s', String(conc), '-m', String(n), '-l', String(message.length), '-f', 'a@bench.example', '-t', 'u@dest.example', `${ip}:${port}`]);
   return n / (Number(process.hrtime.bigint() - t0) / 1e9);
 };
-
-const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 300));

@@ -14,12 +14,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { queueCreate } from '../src/lib/queue/create.ts';
 import { submitMessage } from '../src/lib/queue/client.ts';
+import { giveAndBecome, maildirHome } from './lib.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = Number(process.argv[2] ?? 1000);
@@ -38,20 +39,12 @@ mkdirSync(`${qh}/control`);
 writeFileSync(`${qh}/control/me`, 'here.example\n');
 const homes = [0, 1].map((k) => {
   const h = `${work}/h${k}`;
-  for (const d of ['', '/Maildir', '/Maildir/tmp', '/Maildir/new', '/Maildir/cur']) mkdirSync(h + d, { mode: d ? 0o700 : 0o755 });
+  maildirHome(h);
   return h;
 });
 writeFileSync(`${qh}/users/assign`, `=a:a:${UID}:${GID}:${homes[0]}:::\n=b:b:${UID}:${GID}:${homes[1]}:::\n.\n`);
 execFileSync(`${ROOT}/bin/qmail-newu`, [], { env: { QMAILHOME: qh } });
-if (root) {
-  const own = (p: string): void => {
-    chownSync(p, UID, GID);
-    if (statSync(p).isDirectory()) for (const e of readdirSync(p)) own(`${p}/${e}`);
-  };
-  own(work);
-  process.setgid!(GID);
-  process.setuid!(UID);
-}
+if (root) giveAndBecome(work, UID, GID);
 
 let warnings: string[] = [];
 function start(): Promise<ChildProcess> {

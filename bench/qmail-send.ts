@@ -22,13 +22,14 @@
  * with the ratio.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { queueCreate } from '../src/lib/queue/create.ts';
 import { submitMessage } from '../src/lib/queue/client.ts';
+import { giveAndBecome, maildirHome, smaps } from './lib.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.argv[2] ?? 1000);
@@ -49,21 +50,13 @@ const homes: string[] = [];
 let assign = '';
 for (let k = 0; k < 1025; k++) {
   const h = `${work}/h${k}`;
-  for (const d of ['', '/Maildir', '/Maildir/tmp', '/Maildir/new', '/Maildir/cur']) mkdirSync(h + d, { mode: d ? 0o700 : 0o755 });
+  maildirHome(h);
   homes.push(h);
   assign += `=u${k}:u${k}:${UID}:${GID}:${h}:::\n`;
 }
 writeFileSync(`${qh}/users/assign`, assign + '.\n');
 execFileSync(`${ROOT}/bin/qmail-newu`, [], { env: { QMAILHOME: qh } });
-if (root) {
-  const own = (p: string): void => {
-    chownSync(p, UID, GID);
-    if (statSync(p).isDirectory()) for (const e of readdirSync(p)) own(`${p}/${e}`);
-  };
-  own(work);
-  process.setgid!(GID);
-  process.setuid!(UID);
-}
+if (root) giveAndBecome(work, UID, GID);
 
 // the log goes to a file, as to a logger that keeps up: this process's own event loop must not pace qmail-send
 const logFile = `${work}/log`;
@@ -144,9 +137,9 @@ let pss = 0;
 const pids = tree(proc.pid!);
 for (const p of pids) {
   try {
-    const t = readFileSync(`/proc/${p}/smaps_rollup`, 'latin1');
-    rss += Number(/^Rss:\s+(\d+)/m.exec(t)![1]);
-    pss += Number(/^Pss:\s+(\d+)/m.exec(t)![1]);
+    const m = smaps(p);
+    rss += m.rss;
+    pss += m.pss;
   } catch {
     /* gone */
   }

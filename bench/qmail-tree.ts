@@ -7,11 +7,12 @@
  * call setupTree() before anything else that needs root.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { queueCreate } from '../src/lib/queue/create.ts';
+import { giveAndBecome, maildirHome } from './lib.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -41,17 +42,9 @@ export function setupTree(prefix: string): Tree {
   mkdirSync(`${qh}/control`);
   writeFileSync(`${qh}/control/me`, 'here.example\n');
   const mbox = `${work}/a`;
-  for (const d of ['', '/Maildir', '/Maildir/tmp', '/Maildir/new', '/Maildir/cur']) mkdirSync(mbox + d, { mode: d ? 0o700 : 0o755 });
+  maildirHome(mbox);
   writeFileSync(`${qh}/users/assign`, `=a:a:${uid}:${gid}:${mbox}:::\n.\n`);
-  if (root) {
-    const own = (p: string): void => {
-      chownSync(p, uid, gid);
-      if (statSync(p).isDirectory()) for (const e of readdirSync(p)) own(`${p}/${e}`);
-    };
-    own(work);
-    process.setgid!(gid);
-    process.setuid!(uid);
-  }
+  if (root) giveAndBecome(work, uid, gid);
   const env = { PATH: process.env.PATH ?? '/bin:/usr/bin', QMAILHOME: qh, USER: 'bench' };
   const r = spawnSync(`${ROOT}/bin/qmail-newu`, [], { env });
   if (r.status !== 0) throw new Error(`qmail-newu: ${r.status}`);

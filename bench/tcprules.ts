@@ -21,6 +21,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CdbFile } from '../src/lib/cdb.ts';
 import { RuleLines } from '../src/lib/rules.ts';
+import { median } from './lib.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.argv[2] ?? 100_000);
@@ -50,11 +51,6 @@ function rulesText(n: number): string {
   }
   lines.push(':allow');
   return lines.join('\n') + '\n';
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)];
 }
 
 function timeProgram(bin: string, dir: string, input: string): number {

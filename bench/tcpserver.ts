@@ -24,6 +24,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './lib.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OURS = `${ROOT}/bin/tcpserver`;
@@ -81,11 +82,6 @@ async function rate(port: number, n: number, conc: number): Promise<number> {
   };
   await Promise.all(Array.from({ length: conc }, worker));
   return n / (Number(process.hrtime.bigint() - t0) / 1e9);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function measure(bin: string, prog: string[], env: NodeJS.ProcessEnv, conc: number): Promise<number> {

@@ -1,0 +1,44 @@
+/**
+ * bench/lib: helpers the benchmark scripts share.
+ *
+ *   median(xs)               the middle value (upper middle for an even count);
+ *                            xs is not changed
+ *   smaps(pid)               { rss, pss, uss } in kB from /proc/PID/smaps_rollup
+ *                            (uss = private clean + dirty: what no sharing lowers);
+ *                            throws when the process is gone
+ *   maildirHome(h)           mkdir h (0755) with Maildir/{tmp,new,cur} (0700)
+ *   giveAndBecome(dir, uid, gid)
+ *                            chown dir and everything below it to uid:gid, then
+ *                            switch this process to gid and uid (root only: qmail
+ *                            never delivers as root, so benches run as nobody)
+ */
+import { chownSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+
+/** The middle value of xs (see module comment). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Resident, proportional and private memory of pid in kB (see module comment). */
+export function smaps(pid: number): { rss: number; pss: number; uss: number } {
+  const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(t)?.[1] ?? NaN);
+  return { rss: kb('Rss'), pss: kb('Pss'), uss: kb('Private_Clean') + kb('Private_Dirty') };
+}
+
+/** A home directory h with an empty Maildir (see module comment). */
+export function maildirHome(h: string): void {
+  for (const d of ['', '/Maildir', '/Maildir/tmp', '/Maildir/new', '/Maildir/cur']) mkdirSync(h + d, { mode: d ? 0o700 : 0o755 });
+}
+
+/** Give dir's tree to uid:gid and become that user (see module comment). */
+export function giveAndBecome(dir: string, uid: number, gid: number): void {
+  const own = (p: string): void => {
+    chownSync(p, uid, gid);
+    if (statSync(p).isDirectory()) for (const e of readdirSync(p)) own(`${p}/${e}`);
+  };
+  own(dir);
+  process.setgid!(gid);
+  process.setuid!(uid);
+}
