@@ -2,7 +2,7 @@
  * strerr: daemontools-style diagnostics on fd 2 (strerr_die.c): `prog: fatal: ...`,
  * `prog: warning: ...`, `prog: usage: ...`. Writes are synchronous so a message
  * is out before the process exits or execs. Exit codes: 100 = usage/permanent,
- * 111 = temporary/system failure (see exitcodes.ts).
+ * 111 = temporary/system failure.
  */
 import { fs } from './nodefs.ts';
 import { errstr } from './errstr.ts';
