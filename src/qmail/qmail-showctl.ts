@@ -75,15 +75,20 @@ export function showctl(home: string): [string, number] {
   }
   const trouble = 'Oops! Trouble reading this file.\n';
 
-  const doInt = (fn: string, def: string, pre: string, post: string): void => {
+  /** The `fn: ` heading, then fn's first line ({ v: undefined } if absent); undefined after `trouble`. */
+  const readLine = (fn: string): { v: string | undefined } | undefined => {
     o += `\n${fn}: `;
-    let v: string | undefined;
     try {
-      v = ctl.readline(fn);
+      return { v: ctl.readline(fn) };
     } catch {
       o += trouble;
-      return;
+      return undefined;
     }
+  };
+  const doInt = (fn: string, def: string, pre: string, post: string): void => {
+    const r = readLine(fn);
+    if (!r) return;
+    const v = r.v;
     const n = v === undefined ? undefined : /^[0-9]+/.exec(v)?.[0];
     if (n === undefined) o += `(Default.) ${pre}${def}${post}.\n`;
     else {
@@ -92,14 +97,9 @@ export function showctl(home: string): [string, number] {
     }
   };
   const doStr = (fn: string, flagme: boolean, def: string, pre: string): void => {
-    o += `\n${fn}: `;
-    let v: string | undefined;
-    try {
-      v = ctl.readline(fn);
-    } catch {
-      o += trouble;
-      return;
-    }
+    const r = readLine(fn);
+    if (!r) return;
+    let v = r.v;
     if (v === undefined) {
       o += '(Default.) ';
       v = flagme && me !== undefined ? me : def;
