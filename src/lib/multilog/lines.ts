@@ -122,7 +122,7 @@ export class LineSplitter {
             wr.put(1);
           }
         } else {
-          this.lineEnd(buf, pos, nl, fromLb, len);
+          this.lineOut(buf, pos, nl, fromLb, len, true);
         }
         this.phase = 0;
         this.lbLen = 0;
@@ -135,7 +135,7 @@ export class LineSplitter {
           for (let d = 0; d < nw; d++) writers[d].flush();
           nextB = (Math.floor(fill / READSIZE) + 1) * READSIZE;
         }
-        this.bufferFull(buf, pos, fill + 1, fromLb);
+        this.lineOut(buf, pos, fill + 1, fromLb, LINEMAX, false);
         this.phase = 2;
         this.lbLen = 0;
         pos = fill + 1;
@@ -161,7 +161,7 @@ export class LineSplitter {
   finish(): void {
     const nl = Buffer.from('\n');
     if (this.phase === 1) {
-      this.lineEnd(nl, 0, 0, true, this.lbLen);
+      this.lineOut(nl, 0, 0, true, this.lbLen, true);
     } else if (this.phase === 2) {
       for (let d = 0; d < this.writers.length; d++) {
         if (!this.sel[d]) continue;
@@ -174,9 +174,15 @@ export class LineSplitter {
     for (const w of this.writers) w.flush();
   }
 
-  /** A line of `len` (< 1000) buffer bytes ends at buf[nl] (a newline, or the EOF stand-in). */
-  private lineEnd(buf: Uint8Array, pos: number, nl: number, fromLb: boolean, len: number): void {
-    const view = this.lineView(buf, pos, nl, fromLb);
+  /**
+   * A line's bytes buf[pos..end) are complete: run the script on them, then
+   * write them (after the line buffer's bytes or the timestamp) to the
+   * selected logs. With newline, the line of `len` (< 1000) bytes ended at
+   * buf[end] (a newline, or the EOF stand-in) and a newline follows it; else
+   * the line buffer filled at buf[end-1] and `len` is LINEMAX.
+   */
+  private lineOut(buf: Uint8Array, pos: number, end: number, fromLb: boolean, len: number, newline: boolean): void {
+    const view = this.lineView(buf, pos, end, fromLb);
     this.runScript(view, 0, len);
     const ts = this.sc.timestamp;
     for (let d = 0; d < this.writers.length; d++) {
@@ -184,25 +190,12 @@ export class LineSplitter {
       const wr = this.writers[d];
       if (fromLb) wr.append(this.lb, 0, this.lbLen);
       else if (ts) wr.append(this.stamp, 0, STAMPLEN);
-      wr.append(buf, pos, nl);
-      wr.append(NLBUF, 0, 1);
-      wr.put(len);
-      wr.put(1);
-    }
-  }
-
-  /** The line buffer filled at buf[end-1]: run the script, put 1000 bytes. */
-  private bufferFull(buf: Uint8Array, pos: number, end: number, fromLb: boolean): void {
-    const view = this.lineView(buf, pos, end, fromLb);
-    this.runScript(view, 0, LINEMAX);
-    const ts = this.sc.timestamp;
-    for (let d = 0; d < this.writers.length; d++) {
-      if (!this.sel[d]) continue;
-      const wr = this.writers[d];
-      if (fromLb) wr.append(this.lb, 0, this.lbLen);
-      else if (ts) wr.append(this.stamp, 0, STAMPLEN);
       wr.append(buf, pos, end);
-      wr.put(LINEMAX);
+      if (newline) {
+        wr.append(NLBUF, 0, 1);
+        wr.put(len);
+        wr.put(1);
+      } else wr.put(len);
     }
   }
 
