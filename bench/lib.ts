@@ -7,12 +7,16 @@
  *                            (uss = private clean + dirty: what no sharing lowers);
  *                            throws when the process is gone
  *   maildirHome(h)           mkdir h (0755) with Maildir/{tmp,new,cur} (0700)
+ *   queueHome(work)          work/qh: a qmail home with a queue (split 23),
+ *                            empty users/ and control/me `here.example`;
+ *                            returns its path
  *   giveAndBecome(dir, uid, gid)
  *                            chown dir and everything below it to uid:gid, then
  *                            switch this process to gid and uid (root only: qmail
  *                            never delivers as root, so benches run as nobody)
  */
-import { chownSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { queueCreate } from '../src/lib/queue/create.ts';
 
 /** The middle value of xs (see module comment). */
 export function median(xs: number[]): number {
@@ -30,6 +34,17 @@ export function smaps(pid: number): { rss: number; pss: number; uss: number } {
 /** A home directory h with an empty Maildir (see module comment). */
 export function maildirHome(h: string): void {
   for (const d of ['', '/Maildir', '/Maildir/tmp', '/Maildir/new', '/Maildir/cur']) mkdirSync(h + d, { mode: d ? 0o700 : 0o755 });
+}
+
+/** A qmail home for a bench below work (see module comment). */
+export function queueHome(work: string): string {
+  const qh = `${work}/qh`;
+  mkdirSync(qh);
+  queueCreate(qh, 23, { ids: { users: {} as never, groups: {} as never } });
+  mkdirSync(`${qh}/users`);
+  mkdirSync(`${qh}/control`);
+  writeFileSync(`${qh}/control/me`, 'here.example\n');
+  return qh;
 }
 
 /** Give dir's tree to uid:gid and become that user (see module comment). */

@@ -14,13 +14,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { queueCreate } from '../src/lib/queue/create.ts';
 import { submitMessage } from '../src/lib/queue/client.ts';
-import { giveAndBecome, maildirHome } from './lib.ts';
+import { giveAndBecome, maildirHome, queueHome } from './lib.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = Number(process.argv[2] ?? 1000);
@@ -31,12 +30,7 @@ const UID = root ? 65534 : process.getuid!();
 const GID = root ? 65534 : process.getgid!();
 const work = mkdtempSync(`${tmpdir()}/storture-`);
 chmodSync(work, 0o755);
-const qh = `${work}/qh`;
-mkdirSync(qh);
-queueCreate(qh, 23, { ids: { users: {} as never, groups: {} as never } });
-mkdirSync(`${qh}/users`);
-mkdirSync(`${qh}/control`);
-writeFileSync(`${qh}/control/me`, 'here.example\n');
+const qh = queueHome(work);
 const homes = [0, 1].map((k) => {
   const h = `${work}/h${k}`;
   maildirHome(h);

@@ -22,14 +22,13 @@
  * with the ratio.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { queueCreate } from '../src/lib/queue/create.ts';
 import { submitMessage } from '../src/lib/queue/client.ts';
-import { giveAndBecome, maildirHome, smaps } from './lib.ts';
+import { giveAndBecome, maildirHome, queueHome, smaps } from './lib.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.argv[2] ?? 1000);
@@ -38,12 +37,7 @@ const C_1024 = 1.4;
 const root = process.getuid!() === 0;
 const work = mkdtempSync(`${tmpdir()}/sbench-`);
 chmodSync(work, 0o755);
-const qh = `${work}/qh`;
-mkdirSync(qh);
-queueCreate(qh, 23, { ids: { users: {} as never, groups: {} as never } });
-mkdirSync(`${qh}/users`);
-mkdirSync(`${qh}/control`);
-writeFileSync(`${qh}/control/me`, 'here.example\n');
+const qh = queueHome(work);
 const UID = root ? 65534 : process.getuid!();
 const GID = root ? 65534 : process.getgid!();
 const homes: string[] = [];

@@ -7,12 +7,11 @@
  * call setupTree() before anything else that needs root.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { queueCreate } from '../src/lib/queue/create.ts';
-import { giveAndBecome, maildirHome } from './lib.ts';
+import { giveAndBecome, maildirHome, queueHome } from './lib.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -35,12 +34,7 @@ export function setupTree(prefix: string): Tree {
   const gid = root ? 65534 : process.getgid!();
   const work = mkdtempSync(`${tmpdir()}/${prefix}`);
   chmodSync(work, 0o755);
-  const qh = `${work}/qh`;
-  mkdirSync(qh);
-  queueCreate(qh, 23, { ids: { users: {} as never, groups: {} as never } });
-  mkdirSync(`${qh}/users`);
-  mkdirSync(`${qh}/control`);
-  writeFileSync(`${qh}/control/me`, 'here.example\n');
+  const qh = queueHome(work);
   const mbox = `${work}/a`;
   maildirHome(mbox);
   writeFileSync(`${qh}/users/assign`, `=a:a:${uid}:${gid}:${mbox}:::\n.\n`);
