@@ -28,10 +28,17 @@
  * what it made (truncating first, as qmail-queue's cleanup()), including the
  * 91/11/65/66 cases the C original leaves for that cleanup.
  *
- * Metadata operations and writes are synchronous (microseconds); the two
- * fsyncs run in the libuv pool, so a server's other sessions go on meanwhile.
+ * Links and writes are synchronous (microseconds); creates, the pid/
+ * unlink and the two fsyncs run in the libuv pool (creates and the unlink
+ * one at a time per directory, see inDir), so a server's other sessions go
+ * on meanwhile. mess/N's fsync is issued once intd/N is written, and both
+ * fsyncs run at once (the original waits for mess/N's before it creates
+ * intd/N): ext4 then commits both files' blocks in one journal transaction
+ * when it can, and todo/N is still linked only once both fsyncs succeeded.
+ * When step 5 fails, mess/N is still fsynced and its error (53), when it
+ * has one, is the one reported, as in the original.
  */
-import { accessSync, closeSync, constants, fchmodSync, fstatSync, ftruncateSync, linkSync, open, openSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fstatSync, ftruncateSync, linkSync, open, openSync, unlink, unlinkSync, writeSync } from 'node:fs';
 import { writeAll } from '../strerr.ts';
 import { fsyncFd } from '../fsyncfd.ts';
 import { date822fmt } from '../qmaildate.ts';
@@ -101,6 +108,35 @@ export function receivedLine(pid: number, uid: number, t: number, ids: QmailIds,
  */
 function openExcl(path: string): Promise<number> {
   return new Promise((res, rej) => open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644, (e, fd) => (e ? rej(e) : res(fd))));
+}
+
+/** The last operation queued on each directory (see inDir). */
+const dirTail = new Map<string, Promise<void>>();
+
+/**
+ * Run op once the operations queued before it on the same directory are
+ * done: this process makes, and removes, one name at a time per directory.
+ * The kernel serialises them anyway (the directory's lock), but a waiter
+ * spins on that lock while the holder runs on another CPU, and a create is
+ * slow when the inode allocator must skip many recently freed inodes (ext4
+ * without a journal): concurrent sessions would burn CPU instead of queueing.
+ */
+function inDir<T>(dir: string, op: () => Promise<T>): Promise<T> {
+  const r = (dirTail.get(dir) ?? Promise.resolve()).then(op);
+  const tail = r.then(
+    () => undefined,
+    () => undefined,
+  );
+  dirTail.set(dir, tail);
+  void tail.then(() => {
+    if (dirTail.get(dir) === tail) dirTail.delete(dir);
+  });
+  return r;
+}
+
+/** unlink(2) in the libuv pool. */
+function unlinkAsync(path: string): Promise<void> {
+  return new Promise((res, rej) => unlink(path, (e) => (e ? rej(e) : res())));
 }
 
 /** Pull qmail-send's trigger (triggerpull.c): one byte, non-blocking, errors ignored. */
@@ -179,7 +215,8 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     for (let tries = 0; tries < 9 && messFd < 0; tries++) {
       pidfn = `${q}/pid/${pid}.${t}.${++seqCounter}`;
       try {
-        messFd = await openExcl(pidfn);
+        const fn = pidfn;
+        messFd = await inDir(`${q}/pid`, () => openExcl(fn));
       } catch {
         /* try the next name */
       }
@@ -204,7 +241,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       throw new Fail(QQ.MESS);
     }
     try {
-      unlinkSync(pidfn);
+      await inDir(`${q}/pid`, () => unlinkAsync(pidfn));
     } catch {
       madeMess = true;
       throw new Fail(QQ.PID);
@@ -233,15 +270,56 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       });
       if (r) throw new Fail(QQ.READ);
     }
+    // 5. intd/N (see the module comment for the fsyncs' order)
+    let messSynced: Promise<number> | undefined;
+    const syncMess = (): Promise<number> =>
+      (messSynced ??= fsyncFd(messFd).then(
+        () => QQ.OK,
+        () => QQ.WRITE,
+      ));
     try {
-      await fsyncFd(messFd);
-    } catch {
-      throw new Fail(QQ.WRITE);
+      await writeIntd(syncMess);
+    } catch (e) {
+      // the original fsyncs mess/N before it makes intd/N: that failure wins
+      const m = await syncMess();
+      throw m !== QQ.OK ? new Fail(m) : e;
     }
+    const m = await syncMess();
+    if (m !== QQ.OK) throw new Fail(m);
 
-    // 5. intd/N: u, p, then the envelope as read
+    // 6. todo/N: queued
     try {
-      intdFd = await openExcl(intdfn);
+      linkSync(intdfn, todofn);
+    } catch {
+      throw new Fail(QQ.TODO);
+    }
+    madeMess = madeIntd = false;
+    // 7. wake qmail-send
+    triggerPull(q);
+    return { code: QQ.OK, id };
+  } catch (e) {
+    cleanup();
+    if (e instanceof Fail) return { code: e.code };
+    return { code: QQ.BUG };
+  } finally {
+    for (const fd of [messFd, intdFd]) {
+      if (fd >= 0) {
+        try {
+          closeSync(fd);
+        } catch {
+          /* nothing to do */
+        }
+      }
+    }
+  }
+
+  /**
+   * 5. intd/N: u, p, then the envelope as read; fsynced together with
+   * mess/N (syncMess starts that fsync once). Throws Fail.
+   */
+  async function writeIntd(syncMess: () => Promise<number>): Promise<void> {
+    try {
+      intdFd = await inDir(`${q}/intd`, () => openExcl(intdfn));
     } catch {
       throw new Fail(QQ.INTD);
     }
@@ -281,35 +359,11 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       }
     }
     if (!scan.done) throw new Fail(QQ.READ);
+    void syncMess();
     try {
       await fsyncFd(intdFd);
     } catch {
       throw new Fail(QQ.WRITE);
-    }
-
-    // 6. todo/N: queued
-    try {
-      linkSync(intdfn, todofn);
-    } catch {
-      throw new Fail(QQ.TODO);
-    }
-    madeMess = madeIntd = false;
-    // 7. wake qmail-send
-    triggerPull(q);
-    return { code: QQ.OK, id };
-  } catch (e) {
-    cleanup();
-    if (e instanceof Fail) return { code: e.code };
-    return { code: QQ.BUG };
-  } finally {
-    for (const fd of [messFd, intdFd]) {
-      if (fd >= 0) {
-        try {
-          closeSync(fd);
-        } catch {
-          /* nothing to do */
-        }
-      }
     }
   }
 }
