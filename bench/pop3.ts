@@ -53,7 +53,7 @@ function mkMaildir(home: string, n: number): void {
 
 /** A line-oriented POP3 client connection. */
 class Client {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private want: { multi: boolean; resolve: (b: Buffer) => void } | undefined;
   readonly sock: Socket;
   bytes = 0;

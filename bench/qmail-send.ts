@@ -74,7 +74,7 @@ function cpu(): number {
       const f = readFileSync(`/proc/${p}/stat`, 'latin1').split(') ')[1].split(' ');
       const t = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
       ticks += t;
-      const name = /qmail-[a-z]+/.exec(readFileSync(`/proc/${p}/cmdline`, 'latin1'))?.[0] ?? p;
+      const name = /qmail-[a-z]+/.exec(readFileSync(`/proc/${p}/cmdline`, 'latin1'))?.[0] ?? String(p);
       perProc.set(name, (perProc.get(name) ?? 0) + t / 100);
     } catch {
       /* gone */

@@ -40,6 +40,15 @@ export function tmpdir(prefix = 'qmt-'): string {
   return d;
 }
 
+/**
+ * An open descriptor as execa's stdin: execa hands an integer straight to
+ * spawn's stdio (so the program gets a regular file on fd 0, not a pipe),
+ * but its types do not list integers.
+ */
+export function fdStdin(fd: number): 'pipe' {
+  return fd as unknown as 'pipe';
+}
+
 /** Wait until pred() is true, polling every `every` ms, failing after `ms`. */
 export async function until(pred: () => boolean | Promise<boolean>, ms = 5000, every = 20): Promise<void> {
   const end = Date.now() + ms;

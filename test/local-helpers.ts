@@ -7,7 +7,7 @@
 import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { execa } from 'execa';
 import { dirname } from 'node:path';
-import { ROOT, isRoot, ours, tmpdir } from './helpers.ts';
+import { ROOT, fdStdin, isRoot, ours, tmpdir } from './helpers.ts';
 import { queueCreate } from '../src/lib/queue/create.ts';
 import { encodeCommand, ReportParser, type Report } from '../src/lib/spawn/protocol.ts';
 
@@ -95,7 +95,7 @@ export async function runLocal(t: Tree, args: string[], message: Buffer | string
   writeFileSync(f, message);
   const fd = openSync(f, 'r');
   const r = await execa(ours('qmail-local'), args, {
-    stdin: fd,
+    stdin: fdStdin(fd),
     env: { PATH: process.env.PATH!, QMAILHOME: t.qh, ...env },
     extendEnv: false,
     uid: isRoot ? RUN_UID : undefined,

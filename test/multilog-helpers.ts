@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { execa } from 'execa';
-import { ours, theirs, prng } from './helpers.ts';
+import { fdStdin, ours, theirs, prng } from './helpers.ts';
 
 export const debian = theirs('multilog');
 
@@ -39,7 +39,7 @@ export async function runIn(prog: string, cwd: string, script: string[], input: 
   mkdirSync(cwd, { recursive: true });
   writeFileSync(`${cwd}/.input`, input);
   const fd = openSync(`${cwd}/.input`, 'r'); // a regular file on fd 0, not a pipe
-  const r = await execa(prog, script, { cwd, stdin: fd, reject: false, stripFinalNewline: false }).finally(() => closeSync(fd));
+  const r = await execa(prog, script, { cwd, stdin: fdStdin(fd), reject: false, stripFinalNewline: false }).finally(() => closeSync(fd));
   return { exitCode: r.exitCode, stderr: unlabel(String(r.stderr).replace(/^\S*multilog:/gm, 'multilog:')), files: snapshot(cwd) };
 }
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { chownSync, mkdirSync, readFileSync, readdirSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { execa } from 'execa';
-import { isRoot, ours, tmpdir, theirs } from './helpers.ts';
+import { fdStdin, isRoot, ours, tmpdir, theirs } from './helpers.ts';
 import { Tree } from './local-helpers.ts';
 import { getpw, PasswdCache, QlxError, formatNughde } from '../src/lib/local/getpw.ts';
 import { assignRecords } from '../src/lib/local/assign.ts';
@@ -20,7 +20,7 @@ async function run(prog: string, args: string[], env: Record<string, string>, in
   writeFileSync(`${d}/in`, input);
   const fd = openSync(`${d}/in`, 'r');
   try {
-    const r = await execa(ours(prog), args, { stdin: fd, env: { PATH: process.env.PATH!, ...env }, extendEnv: false, reject: false, stripFinalNewline: false });
+    const r = await execa(ours(prog), args, { stdin: fdStdin(fd), env: { PATH: process.env.PATH!, ...env }, extendEnv: false, reject: false, stripFinalNewline: false });
     return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
   } finally {
     closeSync(fd);

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync, openSync, closeSync
 import { execa } from 'execa';
 import { Cdb, cdbBuild } from '../src/lib/cdb.ts';
 import { compileRules, decodeRule, normalizeIp6, parseRuleLine, ruleReport, rulesLookup, RulesSyntaxError } from '../src/lib/rules.ts';
-import { ours, theirs, tmpdir, prng } from './helpers.ts';
+import { fdStdin, ours, theirs, tmpdir, prng } from './helpers.ts';
 
 const debRules = theirs('tcprules');
 const debCheck = theirs('tcprulescheck');
@@ -192,7 +192,7 @@ describe('tcprules vs Debian', () => {
       for (const bin of [ours('tcprules'), debRules!]) {
         const fd = openSync(c.stdin ?? '/dev/null', 'r');
         try {
-          const r = await execa(bin, c.args, { cwd: d, stdin: fd, reject: false });
+          const r = await execa(bin, c.args, { cwd: d, stdin: fdStdin(fd), reject: false });
           res.push([r.exitCode, r.stdout, r.stderr]);
         } finally {
           closeSync(fd);
