@@ -22,9 +22,10 @@
  * kept per qmail home with each file's stat (device, inode, size, mtime,
  * ctime; "absent" for a missing one) and used again only while a stat of
  * every file still matches, so an edit, a replacement, a new or a removed
- * file is seen by the next connection. Files changed in the last 2 seconds
- * are not trusted (a change within one timestamp tick would keep the same
- * stat): the read result is then not kept. Any stat error other than ENOENT
+ * file is seen by the next connection. Files changed in the last 100 ms
+ * (2 s where timestamps are whole seconds) are not trusted (a change within
+ * one timestamp tick would keep the same stat): the read result is then not
+ * kept. Any stat error other than ENOENT
  * takes the uncached path, which reports it as before. morercpthosts.cdb is
  * opened afresh for every session, and nothing is kept when
  * control/rcptcheck exists (its user database is read as it goes).
@@ -71,8 +72,13 @@ interface Controls {
 /** The control files loadConfig reads (morercpthosts.cdb is opened per session). */
 const FILES = ['smtpgreeting', 'me', 'localiphost', 'timeoutsmtpd', 'badmailfrom', 'databytes', 'servercert.pem', 'checkpassword', 'rcptcheck', 'rcpthosts'];
 
-/** Seconds a file must be unchanged before its stat may stand for its content. */
-const SETTLED_MS = 2000;
+/**
+ * Milliseconds a file must be unchanged before its stat may stand for its
+ * content: a few clock ticks when its timestamps have sub-second parts, 2 s
+ * on a file system that keeps whole seconds only.
+ */
+const SETTLED_MS = 100;
+const SETTLED_COARSE_MS = 2000;
 
 const kept = new Map<string, { sigs: string[]; controls: Controls }>();
 
@@ -100,10 +106,12 @@ function signatures(c: Control): { sigs: string[]; settled: boolean } {
   const now = Date.now();
   let settled = true;
   const sigs = FILES.map((name) => {
-    const st = statSync(c.path(name), { throwIfNoEntry: false });
+    const st = statSync(c.path(name), { bigint: true, throwIfNoEntry: false });
     if (st === undefined) return '';
-    if (now - st.ctimeMs < SETTLED_MS || now - st.mtimeMs < SETTLED_MS) settled = false;
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    const changed = st.ctimeNs > st.mtimeNs ? st.ctimeNs : st.mtimeNs;
+    const wait = changed % 1_000_000_000n === 0n ? SETTLED_COARSE_MS : SETTLED_MS;
+    if (now - Number(changed / 1_000_000n) < wait) settled = false;
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   });
   return { sigs, settled };
 }
