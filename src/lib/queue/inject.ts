@@ -28,17 +28,16 @@
  * what it made (truncating first, as qmail-queue's cleanup()), including the
  * 91/11/65/66 cases the C original leaves for that cleanup.
  *
- * Links and writes are synchronous (microseconds); creates, the pid/
- * unlink and the two fsyncs run in the libuv pool (creates and the unlink
- * one at a time per directory, see inDir), so a server's other sessions go
- * on meanwhile. mess/N's fsync is issued once intd/N is written, and both
+ * Links, unlinks and writes are synchronous (microseconds); creates and
+ * the two fsyncs run in the libuv pool, so a server's other sessions go on
+ * meanwhile. mess/N's fsync is issued once intd/N is written, and both
  * fsyncs run at once (the original waits for mess/N's before it creates
  * intd/N): ext4 then commits both files' blocks in one journal transaction
  * when it can, and todo/N is still linked only once both fsyncs succeeded.
  * When step 5 fails, mess/N is still fsynced and its error (53), when it
  * has one, is the one reported, as in the original.
  */
-import { accessSync, closeSync, constants, fchmodSync, fstatSync, ftruncateSync, linkSync, open, openSync, unlink, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fstatSync, ftruncateSync, linkSync, open, openSync, unlinkSync, writeSync } from 'node:fs';
 import { writeAll } from '../strerr.ts';
 import { fsyncFd } from '../fsyncfd.ts';
 import { date822fmt } from '../qmaildate.ts';
@@ -108,35 +107,6 @@ export function receivedLine(pid: number, uid: number, t: number, ids: QmailIds,
  */
 function openExcl(path: string): Promise<number> {
   return new Promise((res, rej) => open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644, (e, fd) => (e ? rej(e) : res(fd))));
-}
-
-/** The last operation queued on each directory (see inDir). */
-const dirTail = new Map<string, Promise<void>>();
-
-/**
- * Run op once the operations queued before it on the same directory are
- * done: this process makes, and removes, one name at a time per directory.
- * The kernel serialises them anyway (the directory's lock), but a waiter
- * spins on that lock while the holder runs on another CPU, and a create is
- * slow when the inode allocator must skip many recently freed inodes (ext4
- * without a journal): concurrent sessions would burn CPU instead of queueing.
- */
-function inDir<T>(dir: string, op: () => Promise<T>): Promise<T> {
-  const r = (dirTail.get(dir) ?? Promise.resolve()).then(op);
-  const tail = r.then(
-    () => undefined,
-    () => undefined,
-  );
-  dirTail.set(dir, tail);
-  void tail.then(() => {
-    if (dirTail.get(dir) === tail) dirTail.delete(dir);
-  });
-  return r;
-}
-
-/** unlink(2) in the libuv pool. */
-function unlinkAsync(path: string): Promise<void> {
-  return new Promise((res, rej) => unlink(path, (e) => (e ? rej(e) : res())));
 }
 
 /** Pull qmail-send's trigger (triggerpull.c): one byte, non-blocking, errors ignored. */
@@ -215,8 +185,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     for (let tries = 0; tries < 9 && messFd < 0; tries++) {
       pidfn = `${q}/pid/${pid}.${t}.${++seqCounter}`;
       try {
-        const fn = pidfn;
-        messFd = await inDir(`${q}/pid`, () => openExcl(fn));
+        messFd = await openExcl(pidfn);
       } catch {
         /* try the next name */
       }
@@ -241,7 +210,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       throw new Fail(QQ.MESS);
     }
     try {
-      await inDir(`${q}/pid`, () => unlinkAsync(pidfn));
+      unlinkSync(pidfn);
     } catch {
       madeMess = true;
       throw new Fail(QQ.PID);
@@ -319,7 +288,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
    */
   async function writeIntd(syncMess: () => Promise<number>): Promise<void> {
     try {
-      intdFd = await inDir(`${q}/intd`, () => openExcl(intdfn));
+      intdFd = await openExcl(intdfn);
     } catch {
       throw new Fail(QQ.INTD);
     }
