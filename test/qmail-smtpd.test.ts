@@ -198,6 +198,21 @@ s.quit()
     expect(queued(home).length).toBe(before);
   });
 
+  it('sees an edit of control/rcpthosts at the next connection (controls are cached by stat)', async () => {
+    const rcpt = 'HELO x\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@far.test>\r\nQUIT\r\n';
+    const file = `${home}/control/rcpthosts`;
+    const old = readFileSync(file, 'latin1');
+    try {
+      expect(await converse(srv.port, [rcpt])).toContain('553 sorry');
+      writeFileSync(file, `${old}far.test\n`);
+      expect(await converse(srv.port, [rcpt])).toContain('250 ok\r\n221 mx.test');
+      writeFileSync(file, old);
+      expect(await converse(srv.port, [rcpt])).toContain('553 sorry');
+    } finally {
+      writeFileSync(file, old);
+    }
+  });
+
   it('queues nothing when the client disconnects in DATA; ends with status 256', async () => {
     const before = queued(home).length;
     const out = await converse(srv.port, ['MAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.com>\r\nDATA\r\nSubject: cut\r\n\r\nhalf a mess']);
