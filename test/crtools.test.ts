@@ -170,7 +170,11 @@ describe('recordio vs Debian', () => {
       const b = await run(deb.recordio!, args, '');
       expect([a.code, a.out.toString()]).toEqual([b.code, b.out.toString()]);
       expect(byDirection(a.err).other).toEqual(byDirection(b.err).other);
-      expect(byDirection(a.err).in).toEqual(byDirection(b.err).in);
+      // With the program gone at once, whether the copying child reads the
+      // empty stdin (and logs `< [EOF]`) before it notices is a race in the
+      // original too; every other input line must match.
+      const noEof = (l: string[]) => l.filter((x) => x !== '[EOF]');
+      expect(noEof(byDirection(a.err).in)).toEqual(noEof(byDirection(b.err).in));
     }
   });
 });
