@@ -257,15 +257,22 @@ describe.skipIf(skipReason !== '')('npm start (embedded default)', () => {
     await waitMail(/body for flaky@/, 15000);
   });
 
-  it('kill -9 of qmail-smtpd: supervise restarts it and mail flows again, logged through the same pipe', async () => {
-    const pidOf = async (): Promise<number> => Number(/qmail-smtpd: up \(pid (\d+)\)/.exec((await ctl('stat')).stdout)?.[1] ?? 0);
-    const old = await pidOf();
+  /** The pid `qmailctl stat` shows for a service that is up, else 0. */
+  const upPid = async (service: string): Promise<number> =>
+    Number(new RegExp(`${service}: up \\(pid (\\d+)\\)`).exec((await ctl('stat')).stdout)?.[1] ?? 0);
+
+  /** kill -9 a service's process (old, from upPid) and wait until supervise has started a new one. */
+  const killAndAwaitRestart = async (service: string, old: number): Promise<void> => {
     expect(old).toBeGreaterThan(0); // kill(0) would kill the test runner's whole process group
     process.kill(old, 'SIGKILL');
     await until(async () => {
-      const p = await pidOf();
+      const p = await upPid(service);
       return p !== 0 && p !== old;
     }, 15000, 200);
+  };
+
+  it('kill -9 of qmail-smtpd: supervise restarts it and mail flows again, logged through the same pipe', async () => {
+    await killAndAwaitRestart('qmail-smtpd', await upPid('qmail-smtpd'));
     await until(() => accepts(smtp), 15000, 200);
     expect((await swaks(`postmaster@${HOST}`, ['--header', 'Subject: after-kill'])).stdout).toMatch(/<- {2}250 ok/);
     await waitMail(/Subject: after-kill/);
@@ -273,19 +280,13 @@ describe.skipIf(skipReason !== '')('npm start (embedded default)', () => {
   });
 
   it('kill -9 of qmail-send with a message waiting: supervise restarts it, the message is delivered, the log keeps flowing', async () => {
-    const pidOf = async (): Promise<number> => Number(/qmail-send: up \(pid (\d+)\)/.exec((await ctl('stat')).stdout)?.[1] ?? 0);
-    const old = await pidOf();
+    const old = await upPid('qmail-send');
     await execa(ours('svc'), ['-p', `${dir}/service/qmail-send`]);
     await until(async () => /qmail-send: up \(pid \d+\) \d+ seconds, paused/.test((await ctl('stat')).stdout), 10000, 100);
     const qq = await execa('sh', ['-c', `printf 'Subject: across-kill\\n\\nx\\n' | ${ours('qmail-queue')} 1<${dir}/envelope`], { env: { QMAILHOME: q() }, reject: false });
     expect(qq.exitCode).toBe(0);
     const lines = sendLog().split('\n').length;
-    expect(old).toBeGreaterThan(0); // kill(0) would kill the test runner's whole process group
-    process.kill(old, 'SIGKILL');
-    await until(async () => {
-      const p = await pidOf();
-      return p !== 0 && p !== old;
-    }, 15000, 200);
+    await killAndAwaitRestart('qmail-send', old);
     await waitMail(/Subject: across-kill/);
     await until(() => sendLog().split('\n').slice(lines - 1).some((l) => /delivery \d+: success/.test(l)), 10000, 100);
   });
