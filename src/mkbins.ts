@@ -66,6 +66,21 @@ export function programs(root: string): Array<[string, string]> {
 }
 
 /**
+ * Programs whose launcher first execs a native front end
+ * (src/native/NAME.c, built into src/native/build/Release by
+ * `npm run build:native`), giving it the Node command line as its
+ * arguments: the front end hands the work to a long-lived process of ours
+ * when one can take it, and otherwise execs that command line itself
+ * (inject-client: qmail-inject and sendmail through qmail-queued, see
+ * src/lib/inject/served.ts). Without the built front end the launcher execs
+ * Node directly.
+ */
+export const FRONT_ENDS: Record<string, string> = {
+  'qmail-inject': 'inject-client',
+  sendmail: 'inject-client',
+};
+
+/**
  * The text of bin/NAME for a module. The checkout is found without a fork
  * when $0 is a plain path ending in /bin/NAME; a symlink or any other form
  * goes through readlink -f (from /usr/bin or /bin, whatever PATH is).
@@ -78,7 +93,16 @@ if [ -L "$0" ] || [ ! -f "$r/dist/src/lib/launch.js" ]; then
   r=$(PATH=/usr/bin:/bin readlink -f -- "$0") || exit 111
   r=\${r%/bin/*}
 fi
-exec "$r/node_modules/node/bin/node" ${nodeFlags(name)} "$r/dist/src/lib/launch.js" ${mod} "$0" "$@"
+${front(name, mod)}exec "$r/node_modules/node/bin/node" ${nodeFlags(name)} "$r/dist/src/lib/launch.js" ${mod} "$0" "$@"
+`;
+}
+
+/** The launcher's lines that try program name's native front end, if it has one. */
+function front(name: string, mod: string): string {
+  const f = FRONT_ENDS[name];
+  if (f === undefined) return '';
+  return `f="$r/src/native/build/Release/${f}"
+[ -x "$f" ] && exec "$f" "$r/node_modules/node/bin/node" ${nodeFlags(name)} "$r/dist/src/lib/launch.js" ${mod} "$0" "$@"
 `;
 }
 

@@ -147,6 +147,12 @@ export class ByteReader {
     }
   }
 
+  /** The next byte without consuming it, waiting when needed. Throws EndOfInput. */
+  async peek(): Promise<number> {
+    if (this.pos >= this.buf.length) await this.fill();
+    return this.buf[this.pos];
+  }
+
   /** The next byte, waiting when needed. Throws EndOfInput. */
   async get(): Promise<number> {
     const c = this.byte();
@@ -174,5 +180,20 @@ export class ByteReader {
       left -= b.length;
     }
     return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  }
+}
+
+/**
+ * Read a netstring's length and its colon from r: `123:` -> 123. At most 8
+ * digits. Throws NetstringError on anything else, EndOfInput at the end.
+ */
+export async function readLength(r: ByteReader): Promise<number> {
+  let len = 0;
+  let digits = 0;
+  for (;;) {
+    const c = await r.get();
+    if (c === 0x3a && digits > 0) return len;
+    if (c < 0x30 || c > 0x39 || ++digits > 8) throw new NetstringError('length');
+    len = len * 10 + (c - 0x30);
   }
 }

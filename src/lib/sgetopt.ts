@@ -33,8 +33,10 @@ export interface Parsed {
  * argv0 and yielded as '?'; an illegal letter ends the scan only with
  * stopOnProblem, a missing argument always ends it. A consumer may stop
  * early (as sendmail does at -b): nothing after that is read or reported.
+ * `say` writes a problem's line (default: errline(), descriptor 2; a program
+ * run in-process for a client passes its own).
  */
-export function* scanOpts(argv0: string, args: string[], spec: string, stopOnProblem = true): Generator<Opt, number> {
+export function* scanOpts(argv0: string, args: string[], spec: string, stopOnProblem = true, say: (line: string) => void = errline): Generator<Opt, number> {
   let i = 0;
   outer: while (i < args.length) {
     const w = args[i];
@@ -47,7 +49,7 @@ export function* scanOpts(argv0: string, args: string[], spec: string, stopOnPro
       const c = w[j];
       const k = c === ':' ? -1 : spec.indexOf(c);
       if (k < 0) {
-        errline(`${argv0}: illegal option -- ${c}`);
+        say(`${argv0}: illegal option -- ${c}`);
         if (stopOnProblem) {
           i++;
           yield { opt: '?' };
@@ -72,7 +74,7 @@ export function* scanOpts(argv0: string, args: string[], spec: string, stopOnPro
           yield { opt: c, arg: args[i - 1] };
           continue outer;
         }
-        errline(`${argv0}: option requires an argument -- ${c}`);
+        say(`${argv0}: option requires an argument -- ${c}`);
         i++;
         yield { opt: '?' };
         break outer;
@@ -88,11 +90,11 @@ export function* scanOpts(argv0: string, args: string[], spec: string, stopOnPro
  * Parse args (argv without argv[0]) against spec ("udopchaitkx", "c:x:").
  * argv0 is the name the problems are reported under (the original uses argv[0]
  * as invoked). With stopOnProblem (the default), parsing ends at the first
- * problem as every DJB program then dies with its usage.
+ * problem as every DJB program then dies with its usage. `say` as scanOpts().
  */
-export function sgetopt(argv0: string, args: string[], spec: string, stopOnProblem = true): Parsed {
+export function sgetopt(argv0: string, args: string[], spec: string, stopOnProblem = true, say?: (line: string) => void): Parsed {
   const opts: Opt[] = [];
-  const it = scanOpts(argv0, args, spec, stopOnProblem);
+  const it = scanOpts(argv0, args, spec, stopOnProblem, say);
   let r = it.next();
   for (; !r.done; r = it.next()) opts.push(r.value);
   return { opts, rest: args.slice(r.value), bad: opts.some((o) => o.opt === '?') };

@@ -18,21 +18,40 @@
  * permanent queue refusal; 111 read error, unreadable controls, temporary
  * queue failure (`qmail-inject: fatal: qq ...`).
  */
+import type { Writable } from 'node:stream';
 import type { Ctx } from '../lib/program.ts';
 import { progName } from '../lib/program.ts';
 import { qmailHome } from '../lib/qmailhome.ts';
 import { sgetopt } from '../lib/sgetopt.ts';
-import { errline, writeAll } from '../lib/strerr.ts';
-import { injectMessage, type RecipStrategy } from '../lib/inject/inject.ts';
+import { writeAll } from '../lib/strerr.ts';
+import { injectMessage, type Caller, type RecipStrategy } from '../lib/inject/inject.ts';
 import { InjectError, injectSettings, latin1 } from '../lib/inject/settings.ts';
 import { readStream } from '../lib/inject/readall.ts';
 
-export async function main(ctx: Ctx): Promise<number> {
+export function main(ctx: Ctx): Promise<number> {
+  return runInject(ctx);
+}
+
+/** Write b to one of ctx's output streams (the descriptor itself for this process's own). */
+async function output(s: Writable, fd: number, b: Buffer): Promise<void> {
+  if (s === (fd === 1 ? process.stdout : process.stderr)) writeAll(fd, b);
+  else await new Promise<void>((res) => s.write(b, () => res()));
+}
+
+/**
+ * qmail-inject for ctx, in this process. `caller`: the process the message
+ * is injected for, when that is not this one (qmail-queued serving
+ * bin/qmail-inject's native front end, src/lib/inject/served.ts): its uid
+ * and pid go into the queue's records and the pid into Message-ID, as if it
+ * had run qmail-inject itself. Output goes to ctx.stdout/ctx.stderr.
+ */
+export async function runInject(ctx: Ctx, caller?: Caller): Promise<number> {
   const now = Math.floor(Date.now() / 1000);
   const home = qmailHome(ctx.env);
+  const say = (line: string): void => void output(ctx.stderr, 2, Buffer.from(line + '\n', 'latin1')).catch(() => undefined);
   try {
     const settings = injectSettings(ctx.env, home, ctx.cwd);
-    const p = sgetopt(progName(ctx.argv[0] ?? 'qmail-inject'), ctx.argv.slice(1), 'aAhHnNf:');
+    const p = sgetopt(progName(ctx.argv[0] ?? 'qmail-inject'), ctx.argv.slice(1), 'aAhHnNf:', true, say);
     let strategy: RecipStrategy = 'default';
     let print = false;
     let sender: string | undefined;
@@ -75,13 +94,12 @@ export async function main(ctx: Ctx): Promise<number> {
       strategy,
       sender,
       now,
-      pid: process.pid,
+      pid: caller?.pid ?? process.pid,
       print,
-    });
+    }, caller);
     if (r.output) {
       try {
-        if (ctx.stdout === process.stdout) writeAll(1, r.output);
-        else await new Promise<void>((res) => ctx.stdout.write(r.output, () => res()));
+        await output(ctx.stdout, 1, r.output);
       } catch {
         /* as the original: output errors do not change the exit code */
       }
@@ -90,9 +108,9 @@ export async function main(ctx: Ctx): Promise<number> {
   } catch (e) {
     if (!(e instanceof InjectError)) throw e;
     try {
-      writeAll(2, Buffer.from(`qmail-inject: fatal: ${e.text}`, 'latin1'));
+      await output(ctx.stderr, 2, Buffer.from(`qmail-inject: fatal: ${e.text}`, 'latin1'));
     } catch {
-      errline('');
+      /* as the original: nothing more to do */
     }
     return e.status;
   }

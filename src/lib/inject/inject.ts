@@ -242,6 +242,12 @@ export function envelopeBytes(sender: string, recipients: string[]): Buffer {
   return Buffer.from(e + '\0', 'latin1');
 }
 
+/** The process a message is injected for, as the kernel names it (SO_PEERCRED). */
+export interface Caller {
+  uid: number;
+  pid: number;
+}
+
 /** Result of injectMessage(). */
 export interface Injected {
   /** the message as queued or printed */
@@ -258,15 +264,18 @@ export interface Injected {
 
 /**
  * Prepare and queue (or, with req.print, just print-format) one message.
- * env is the caller's environment (QMAILQUEUE); home the qmail home.
+ * env is the caller's environment (QMAILQUEUE); home the qmail home;
+ * `caller`, when this process injects for another one (qmail-queued running
+ * qmail-inject for a client), the uid and pid the queue records as the
+ * injecting process's (default: this process's).
  * Throws InjectError; a queue refusal has qmail_close()'s text
  * (`D` -> 100, `Z` -> 111).
  */
-export async function injectMessage(env: Record<string, string | undefined>, home: string, s: InjectSettings, req: InjectRequest): Promise<Injected> {
+export async function injectMessage(env: Record<string, string | undefined>, home: string, s: InjectSettings, req: InjectRequest, caller?: Caller): Promise<Injected> {
   const p = prepareMessage(s, req);
   const out = { bytes: p.bytes, sender: p.sender, recipients: p.recipients };
   if (req.print) return { ...out, output: p.bytes };
-  const r = await submitMessage(env, { home }, p.bytes, envelopeBytes(p.sender, p.recipients));
+  const r = await submitMessage(env, { home, ...caller }, p.bytes, envelopeBytes(p.sender, p.recipients));
   if (r.reply) throw new InjectError(r.reply[0] === 'D' ? 100 : 111, r.reply.slice(1) + '\n');
   return { ...out, id: r.id };
 }

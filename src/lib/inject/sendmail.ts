@@ -53,16 +53,17 @@ const LOCAL_SMTP: Record<string, string> = {
 /**
  * Decide what sendmail does. argv[0] is the name invoked as (its basename
  * selects mailq/newaliases); env is copied, never changed. Problems with
- * options are reported on stderr as getopt does before the usage plan.
+ * options are reported on stderr as getopt does before the usage plan
+ * (through `say` when given, see scanOpts()).
  */
-export function sendmailPlan(argv: string[], env0: Record<string, string | undefined>): SendmailPlan {
+export function sendmailPlan(argv: string[], env0: Record<string, string | undefined>, say?: (line: string) => void): SendmailPlan {
   const env = { ...env0 };
   const a0 = argv[0] ?? '';
   const prog = a0.slice(a0.lastIndexOf('/') + 1);
   const usage: SendmailPlan = { kind: 'fail', status: 100, message: SENDMAIL_USAGE };
   let flagh = false;
   let sender: string | undefined;
-  const it = scanOpts(prog, argv.slice(1), 'vimte:f:p:o:B:F:E::J::xb:');
+  const it = scanOpts(prog, argv.slice(1), 'vimte:f:p:o:B:F:E::J::xb:', true, say);
   let r = it.next();
   for (; !r.done; r = it.next()) {
     const { opt, arg } = r.value;

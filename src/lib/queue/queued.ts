@@ -18,16 +18,21 @@
  * netstring, queues nothing (queueInject fails with 54 and removes its
  * files). All socket I/O is asynchronous; queueInject's fsyncs run in the
  * libuv pool, so one slow client or disk never stops the others.
+ *
+ * A connection whose first byte is `I` instead asks for qmail-inject or
+ * sendmail to be run here for the client (inject/served.ts: the native
+ * front end of bin/qmail-inject and bin/sendmail), under the same limits.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, unlinkSync } from 'node:fs';
 import { sys } from '../native.ts';
 import { errCode } from '../errstr.ts';
-import { ByteReader } from '../netstring.ts';
+import { ByteReader, readLength } from '../netstring.ts';
 import { queueInject } from './inject.ts';
 import type { ByteSource } from './source.ts';
 import { encodeReply } from './socket.ts';
 import { QQ } from './qqcodes.ts';
+import { INJECT_REQUEST, serveInject } from '../inject/served.ts';
 
 /** qmail-queue's DEATH (seconds): no connection lives longer. */
 export const DEATH_SECONDS = 86400;
@@ -66,14 +71,7 @@ export function chunkSource(r: ByteReader): ByteSource {
     async read(into: Buffer): Promise<number> {
       if (ended) return 0;
       while (left === 0) {
-        let len = 0;
-        let digits = 0;
-        for (;;) {
-          const c = await r.get();
-          if (c === 0x3a && digits > 0) break;
-          if (c < 0x30 || c > 0x39 || ++digits > 8) throw new Error('malformed netstring');
-          len = len * 10 + (c - 0x30);
-        }
+        const len = await readLength(r);
         if (len > MAX_CHUNK) throw new Error('netstring too long');
         if (len === 0) {
           await comma();
@@ -134,6 +132,7 @@ async function serve(o: QueuedOptions, s: Socket, cred: { pid: number; uid: numb
   const death = setTimeout(expire, DEATH_SECONDS * 1000);
   try {
     const r = new ByteReader(s);
+    if ((await r.peek().catch(() => -1)) === INJECT_REQUEST) return await serveInject(o.home, s, r, chunkSource, cred);
     const res = await queueInject({ home: o.home, uid: cred.uid, pid: cred.pid }, chunkSource(r), holdLast(chunkSource(r)));
     if (!timedOut && !s.destroyed) s.end(encodeReply(res.code), () => s.destroy());
   } finally {
