@@ -1,12 +1,17 @@
 /**
  * bench/inject: sequential local injections per second, through the
- * qmail-inject and sendmail programs (one Node start each) and through the
- * library (injectMessage() in this process, as a server would call it),
+ * qmail-inject and sendmail programs as installed (bin/ launchers: the
+ * native front end, with qmail-queued running the injection; see
+ * src/lib/inject/served.ts), through the same programs with no qmail-queued
+ * listening (one Node start each), and through the library (injectMessage() in this process, as a server would call it),
  * each measured twice: injection alone (all N queued) and injection +
  * delivery (all N in Maildir/new, qmail-start's tree running the whole
  * time, every step fsync'd as qmail does).
  *
- *   node bench/inject.ts [N_LIBRARY] [N_PROGRAM]     (default 1000, 200)
+ *   node bench/inject.ts [N] [N_NODE]     (default 1000, 200)
+ *
+ * N for the installed programs and the library, N_NODE for the rows that
+ * start Node per message.
  *
  * There is no C qmail on this machine: the C figures are
  * ../shared/ANCHORS.md's (1000 sequential local injections, delivered:
@@ -14,13 +19,13 @@
  * ratio. Runs as nobody when root.
  */
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { delivered, ROOT, setupTree, startTree, stopTree } from './qmail-tree.ts';
 import { injectMessage } from '../src/lib/inject/inject.ts';
 import { injectSettings } from '../src/lib/inject/settings.ts';
 
-const N_LIB = Number(process.argv[2] ?? 1000);
-const N_PROG = Number(process.argv[3] ?? 200);
+const N = Number(process.argv[2] ?? 1000);
+const N_NODE = Number(process.argv[3] ?? 200);
 const C_QMAIL = 287;
 const C_POSTFIX = 148;
 
@@ -59,13 +64,21 @@ async function row(label: string, n: number, one: () => Promise<void>, anchor: n
   );
 }
 
-await row('qmail-inject program', N_PROG, async () => {
-  if ((await runProgram('qmail-inject', [])) !== 0) throw new Error('qmail-inject failed');
-}, C_QMAIL, 'C qmail-inject');
-await row('sendmail program', N_PROG, async () => {
-  if ((await runProgram('sendmail', ['a@here.example'])) !== 0) throw new Error('sendmail failed');
-}, C_POSTFIX, 'Postfix sendmail');
-await row('injectMessage() in-process', N_LIB, async () => {
+const programRows = async (how: string, n: number): Promise<void> => {
+  await row(`qmail-inject program${how}`, n, async () => {
+    if ((await runProgram('qmail-inject', [])) !== 0) throw new Error('qmail-inject failed');
+  }, C_QMAIL, 'C qmail-inject');
+  await row(`sendmail program${how}`, n, async () => {
+    if ((await runProgram('sendmail', ['a@here.example'])) !== 0) throw new Error('sendmail failed');
+  }, C_POSTFIX, 'Postfix sendmail');
+};
+await programRows(', no qmail-queued', N_NODE);
+mkdirSync(`${tree.qh}/qmail-queued`, { recursive: true });
+const queued = spawn(`${ROOT}/bin/qmail-queued`, [], { env: tree.env, stdio: ['ignore', 'inherit', 'inherit'] });
+while (!existsSync(`${tree.qh}/qmail-queued/socket`)) await new Promise((r) => setTimeout(r, 10));
+await programRows('', N);
+queued.kill('SIGTERM');
+await row('injectMessage() in-process', N, async () => {
   const s = injectSettings(tree.env, tree.qh, tree.work);
   await injectMessage(tree.env, tree.qh, s, { input: MSG, args: [], strategy: 'default', now: Math.floor(Date.now() / 1000), pid: process.pid });
 }, C_QMAIL, 'C qmail-inject');
