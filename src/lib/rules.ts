@@ -49,14 +49,12 @@
  *   - no IPv6 ranges (a `-` gives Debian's parse error) and no CIDR syntax.
  * IPv4 behaviour is unchanged.
  */
-import { createRequire } from 'node:module';
-
 /** node:net, loaded at the first IPv6 question (importing it costs ~3 ms of tcprules' start-up). */
 let net: typeof import('node:net') | undefined;
 
 /** net.isIPv6, with node:net loaded on first use. */
 function isIPv6(text: string): boolean {
-  net ??= createRequire(import.meta.url)('node:net') as typeof import('node:net');
+  net ??= process.getBuiltinModule('node:net');
   return net.isIPv6(text);
 }
 
