@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { RUN_GID, RUN_UID, Tree, runLspawn } from './local-helpers.ts';
 import { NOBODY_BLOCKED } from './local-helpers.ts';
 import { isRoot, ours, until } from './helpers.ts';
+import { getpwnam } from '../src/lib/passwd.ts';
 
 const MSG = 'From: a@b.c\nSubject: s\n\nbody\n';
 
@@ -172,8 +173,11 @@ describe.skipIf(!isRoot || !!NOBODY_BLOCKED)('qmail-lspawn as root: per-uid work
     expect(r.code).toBe(0);
     expect(r.byDelnum.get(0)).toEqual({ delnum: 0, status: 'K', text: 'did 1+0+0\n' });
     expect(r.byDelnum.get(1)).toEqual({ delnum: 1, status: 'K', text: `${uid}\n${gid}\n${gid}\ndid 0+0+1\n` });
-    // root is never a delivery account: qmail-getpw skips uid 0 and there is no alias user
-    expect(r.byDelnum.get(2)).toEqual({ delnum: 2, status: 'Z', text: 'Unable to find alias user!\n' });
+    // root is never a delivery account: qmail-getpw skips uid 0 for the alias user, when there is one
+    // (test/system-install.test.ts creates qmail's users; its home may be gone)
+    const alias = getpwnam('alias');
+    const esc = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(r.byDelnum.get(2)!.text).toMatch(alias ? new RegExp(`^(did \\d|Unable to switch to ${esc(alias.home)}: )`) : /^Unable to find alias user!\n$/);
     const files = readdirSync(`${home}/Maildir/new`);
     expect(files.length).toBe(1);
     const st = statSync(`${home}/Maildir/new/${files[0]}`);

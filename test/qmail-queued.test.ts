@@ -19,6 +19,7 @@ import { NODE, ROOT, isRoot, ours, tmpdir, until, freePort } from './helpers.ts'
 import { queueCreate } from '../src/lib/queue/create.ts';
 import { date822fmt } from '../src/lib/qmaildate.ts';
 import { getpwnam } from '../src/lib/passwd.ts';
+import { qmailIds } from '../src/lib/qmailids.ts';
 import { startQueued } from '../src/lib/queue/queued.ts';
 import { submitViaSocket } from '../src/lib/queue/socket.ts';
 
@@ -271,11 +272,14 @@ describe.skipIf(skip !== '')('the system install: qmail-smtpd as nobody queues t
     port = await freePort();
     const r = await ctl('setup', 'mail.example.com');
     expect(r.stdout.endsWith('Congratulations, your LWQ installation looks good!')).toBe(true);
-    expect(readFileSync(`${h}/supervise/qmail-queued/run`, 'utf8')).toContain(`exec ${h}/bin/qmail-queued 2>&1\n`);
-    expect(readFileSync(`${h}/supervise/qmail-queued/log/run`, 'utf8')).toBe(`#!/bin/sh\nexec ${ROOT}/bin/multilog t ${L.QMAIL_LOG}/queued\n`);
-    // without qmaild on this machine setup runs qmail-smtpd as root; the administrator's edit makes it nobody
+    // as qmailq and qmaill where qmail's users exist (test/system-install.test.ts creates them)
+    const users = qmailIds().users;
+    const as = (u: 'qmailq' | 'qmaill'): string => (users[u] !== undefined ? `${ROOT}/bin/setuidgid ${u} ` : '');
+    expect(readFileSync(`${h}/supervise/qmail-queued/run`, 'utf8')).toContain(`exec ${as('qmailq')}${h}/bin/qmail-queued 2>&1\n`);
+    expect(readFileSync(`${h}/supervise/qmail-queued/log/run`, 'utf8')).toBe(`#!/bin/sh\nexec ${as('qmaill')}${ROOT}/bin/multilog t ${L.QMAIL_LOG}/queued\n`);
+    // setup runs qmail-smtpd as qmaild (as root where this machine has no qmaild); the administrator's edit makes it nobody
     const run = `${h}/supervise/qmail-smtpd/run`;
-    writeFileSync(run, readFileSync(run, 'utf8').replace('`id -u root`', '`id -u nobody`').replace('`id -g root`', '`id -g nobody`'));
+    writeFileSync(run, readFileSync(run, 'utf8').replace(/`id -u \w+`/, '`id -u nobody`').replace(/`id -g \w+`/, '`id -g nobody`'));
     svscan = execa(ours('svscan'), [L.QMAIL_SERVICE], { env: { PATH: process.env.PATH, ...L }, extendEnv: false, reject: false, stdio: 'ignore' });
     await until(() => existsSync(`${h}/qmail-queued/socket`), 30000, 100);
     await until(async () => /qmail-queued: up/.test((await ctl('stat')).stdout) && (await smtp(port, []).then(() => true, () => false)), 30000, 200);

@@ -287,7 +287,7 @@ describe('qmail-send', () => {
     expect(mta.log).toContain('alert: oh no! lost spawn connection! dying...');
   });
 
-  it.skipIf(!isRoot)('as root without qmail users: no uid switches, qmail-lspawn delivers through its per-uid workers', async () => {
+  it.skipIf(!isRoot)('as root on a queue that is not qmailq\'s (no qmail users, or not theirs): no uid switches, qmail-lspawn delivers through its per-uid workers', async () => {
     mta = new Mta();
     await mta.start({}, [], true);
     const id = await mta.inject('s@x.example', ['joe@here.example', 'joe-hard@here.example']);

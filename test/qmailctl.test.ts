@@ -14,6 +14,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { ROOT, isRoot, ours, theirs, tmpdir, until, freePort } from './helpers.ts';
 import { configFast } from '../src/lib/deploy/tree.ts';
+import { qmailIds } from '../src/lib/qmailids.ts';
 
 const QMAILCTL = `${ROOT}/qmailctl`;
 const NEEDED = ['svscan', 'supervise', 'svc', 'svstat', 'svok', 'multilog', 'tcpserver', 'tcprules', 'softlimit', 'tai64nlocal', 'qmail-start', 'qmail-send', 'qmail-smtpd', 'qmail-popup', 'qmail-pop3d', 'qmail-qstat'];
@@ -96,7 +97,9 @@ describe.skipIf(noRun !== '')('qmailctl setup / check / cdb / logs, svscan on th
     expect(readFileSync(`${h}/alias/.qmail-mailer-daemon`, 'utf8')).toBe('dave\n');
     expect(readFileSync(L.QMAIL_TCPSMTP, 'utf8')).toBe('127.:allow,RELAYCLIENT=""\n');
     expect(readFileSync(`${h}/supervise/qmail-send/run`, 'utf8')).toBe(`#!/bin/sh\nexec ${h}/rc\n`);
-    expect(readFileSync(`${h}/supervise/qmail-send/log/run`, 'utf8')).toBe(`#!/bin/sh\nexec ${ROOT}/bin/multilog t ${L.QMAIL_LOG}\n`);
+    // LWQ's `setuidgid qmaill multilog ...` where qmaill exists (test/system-install.test.ts creates qmail's users)
+    const asQmaill = qmailIds().users.qmaill !== undefined ? `${ROOT}/bin/setuidgid qmaill ` : '';
+    expect(readFileSync(`${h}/supervise/qmail-send/log/run`, 'utf8')).toBe(`#!/bin/sh\nexec ${asQmaill}${ROOT}/bin/multilog t ${L.QMAIL_LOG}\n`);
     const smtpd = readFileSync(`${h}/supervise/qmail-smtpd/run`, 'utf8');
     for (const line of [
       'MAXSMTPD=`cat ' + h + '/control/concurrencyincoming`',

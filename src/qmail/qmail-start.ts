@@ -15,11 +15,14 @@
  * and qmail-start's fd 1 as its fd 1. The children's fd 2 is /dev/null (the
  * original closes it). The working directory becomes `/`, the umask 077.
  *
- * As root, when qmail's users and groups exist (qmail-start's auto_uid*):
- * everything runs with gid qmail; the logger as qmaill:nofiles,
- * qmail-rspawn as qmailr, qmail-clean as qmailq, qmail-send as qmails;
- * qmail-lspawn stays root (it changes to each recipient itself). Otherwise
- * (the embedded setup) nothing changes users.
+ * As root, when qmail's users and groups exist (qmail-start's auto_uid*)
+ * and QMAILHOME/queue belongs to qmailq (a tree made for them, as `make
+ * setup` makes it; the C programs have the ids compiled in and only ever
+ * run on such a tree): everything runs with gid qmail; the logger as
+ * qmaill:nofiles, qmail-rspawn as qmailr, qmail-clean as qmailq, qmail-send
+ * as qmails; qmail-lspawn stays root (it changes to each recipient itself).
+ * Otherwise (the embedded setup, or a root tree on a machine that has
+ * qmail's users but did not give them this queue) nothing changes users.
  *
  * Programs are found in PATH, else in this checkout's bin/ (LWQ's rc puts
  * /var/qmail/bin first in PATH).
@@ -27,10 +30,11 @@
  * qmail-send).
  */
 import { spawn, type StdioOptions } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import type { Ctx } from '../lib/program.ts';
 import { sys } from '../lib/native.ts';
 import { qmailIds } from '../lib/qmailids.ts';
+import { qmailHome } from '../lib/qmailhome.ts';
 import { binPath } from '../lib/root.ts';
 
 /** name searched in env.PATH (executable regular file), else our bin/name. */
@@ -48,22 +52,27 @@ export function findProgram(name: string, env: Record<string, string | undefined
   return binPath(name);
 }
 
-/** The ids qmail-start switches to, or undefined when not root or qmail's users are missing. */
-function switchIds(): { l: number; q: number; r: number; s: number; gq: number; gn: number } | undefined {
+/** The ids qmail-start switches to, or undefined when not root, qmail's users are missing or the queue (QMAILHOME/queue) is not qmailq's. */
+function switchIds(queue: string): { l: number; q: number; r: number; s: number; gq: number; gn: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const ids = qmailIds();
   const { qmaill, qmailq, qmailr, qmails } = ids.users;
   const { qmail, nofiles } = ids.groups;
   if (qmaill === undefined || qmailq === undefined || qmailr === undefined || qmails === undefined || qmail === undefined || nofiles === undefined) return undefined;
+  try {
+    if (statSync(queue).uid !== qmailq) return undefined;
+  } catch {
+    return undefined;
+  }
   return { l: qmaill, q: qmailq, r: qmailr, s: qmails, gq: qmail, gn: nofiles };
 }
 
 /** qmail-start: see the module comment; execs qmail-send, returns 111 only when setting up failed. */
 export function main(ctx: Ctx): number {
   try {
+    const ids = switchIds(`${qmailHome(ctx.env)}/queue`);
     process.chdir('/');
     process.umask(0o077);
-    const ids = switchIds();
     if (ids) {
       process.setgroups!([ids.gq]);
       process.setgid!(ids.gq);

@@ -21,6 +21,11 @@
  *  7. Pull the trigger: open lock/trigger O_WRONLY|O_NONBLOCK, write one \0
  *     byte, close; every error ignored (no qmail-send listening is fine).
  *
+ * Run as root (root's qmail-inject or sendmail, a root qmail-smtpd): mess/N
+ * and intd/N are given to the queue's owner (fchown to the owner of queue/,
+ * group kept) right after each is created, so they belong to qmailq as the
+ * setuid qmail-queue's files do and qmail-lspawn accepts the message.
+ *
  * Crash safety: todo/N exists only after mess/N and intd/N were complete and
  * fsynced, so a crash at any point leaves either no queued message or a
  * complete one; what a crash leaves behind is in pid/, mess/ and intd/ only
@@ -37,7 +42,7 @@
  * When step 5 fails, mess/N is still fsynced and its error (53), when it
  * has one, is the one reported, as in the original.
  */
-import { accessSync, closeSync, constants, fchmodSync, fstatSync, ftruncateSync, linkSync, open, openSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, linkSync, open, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { writeAll } from '../strerr.ts';
 import { fsyncFd } from '../fsyncfd.ts';
 import { date822fmt } from '../qmaildate.ts';
@@ -100,6 +105,21 @@ export function receivedLine(pid: number, uid: number, t: number, ids: QmailIds,
 }
 
 /**
+ * The uid new queue files must be given: the owner of queue/ when this
+ * process runs as root and the queue is someone else's (qmailq), else
+ * undefined (the files are already the creator's).
+ */
+function queueOwner(q: string): number | undefined {
+  if (process.geteuid?.() !== 0) return undefined;
+  try {
+    const uid = statSync(q).uid;
+    return uid !== 0 ? uid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Open path O_WRONLY|O_CREAT|O_EXCL mode 0644 (open_excl); resolves to the fd.
  * In the libuv pool: a create waits for the journal while other messages'
  * fsyncs commit (milliseconds on ext4), which must not stall a server's
@@ -151,6 +171,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
   } catch {
     return { code: QQ.QUEUE };
   }
+  const owner = queueOwner(q);
   const ids = opts.ids ?? (defaultIds ??= qmailIds());
   const received = receivedLine(pid, uid, t, ids, opts.invoker);
   const split = opts.split ?? queueSplit(q);
@@ -197,6 +218,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       id = st.ino;
       if (!Number.isSafeInteger(id)) throw new Error('inode number too large');
       if ((st.mode & 0o777) !== 0o644) fchmodSync(messFd, 0o644);
+      if (owner !== undefined) fchownSync(messFd, owner, -1);
     } catch {
       throw new Fail(QQ.PID);
     }
@@ -296,6 +318,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     try {
       const st = fstatSync(intdFd);
       if ((st.mode & 0o777) !== 0o644) fchmodSync(intdFd, 0o644);
+      if (owner !== undefined) fchownSync(intdFd, owner, -1);
       writeAll(intdFd, `u${uid}\0p${pid}\0`);
     } catch {
       throw new Fail(QQ.WRITE);
