@@ -71,6 +71,46 @@ describe('maildir delivery', () => {
   });
 });
 
+describe("maildir delivery's 24-hour timer (here 200 ms)", () => {
+  it('a stalled message source: tmp/ file removed, "Timeout on maildir delivery", nothing reaches new/ when it wakes', async () => {
+    const d = maildir();
+    let wake: ((n: number) => void) | undefined;
+    let reads = 0;
+    const stalled: ByteSource = {
+      read(into) {
+        if (reads++ === 0) return Promise.resolve(into.write('Subject: half\n'));
+        return new Promise((r) => (wake = () => r(into.write('the rest\n'))));
+      },
+    };
+    const p = maildirDeliver(d, stalled, { prefix: PREFIX, timeoutMs: 200 });
+    await new Promise((r) => setTimeout(r, 50));
+    const tmp = readdirSync(`${d}/tmp`);
+    expect(tmp).toHaveLength(1);
+    expect(readFileSync(`${d}/tmp/${tmp[0]}`, 'latin1')).toBe(`${PREFIX.toString('latin1')}Subject: half\n`);
+    expect(await p).toEqual({ ok: false, text: 'Timeout on maildir delivery. (#4.3.0)' });
+    expect([readdirSync(`${d}/tmp`), readdirSync(`${d}/new`)]).toEqual([[], []]);
+    // the source answers after all: no write, no link
+    wake!(0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect([readdirSync(`${d}/tmp`), readdirSync(`${d}/new`)]).toEqual([[], []]);
+  });
+
+  it('a finished delivery cancels its timer: a process that delivered once exits by itself', async () => {
+    const d = maildir();
+    const script = `import { maildirDeliver } from '${ROOT}/dist/src/lib/deliver/maildir.js';
+const r = await maildirDeliver(process.argv[1], Buffer.from('Subject: once\\n'));
+console.log(JSON.stringify(r));`;
+    const c = spawn(NODE, ['--input-type=module', '-e', script, d], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    const t = setTimeout(() => c.kill('SIGKILL'), 20000);
+    const code = await new Promise((r) => c.on('close', (n) => r(n)));
+    clearTimeout(t);
+    expect([code, JSON.parse(out).ok]).toEqual([0, true]);
+    expect([readdirSync(`${d}/tmp`), readdirSync(`${d}/new`).length]).toEqual([[], 1]);
+  });
+});
+
 describe('maildir delivery under kill -9', () => {
   it('never shows a partial message in new/ (20 random kills)', async () => {
     const d = maildir();

@@ -20,8 +20,15 @@
  *     then unlink tmp/NAME. Any failure unlinks tmp/NAME.
  *
  * Every failure is temporary (qmail-local exits 111 with the text); message
- * read errors say "Unable to read message. (#4.3.0)". The 24-hour timer of
- * maildir(5) is the caller's (qmail-local's delivery timeout).
+ * read errors say "Unable to read message. (#4.3.0)".
+ *
+ * The 24-hour timer (maildir(5): "a delivery that has not completed in 24
+ * hours is dead"; qmail-local's alarm(86400) from the create of tmp/NAME
+ * on): when steps 3-4 have not finished by then (a message source or a
+ * disk that never answers), tmp/NAME is unlinked, the descriptor closed
+ * (after an fsync in progress returns, never under it) and the delivery
+ * fails with "Timeout on maildir delivery. (#4.3.0)"; whatever the stalled
+ * step does afterwards is ignored (no write, no link into new/).
  */
 import { closeSync, constants, linkSync, openSync, statSync, unlinkSync, accessSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -43,7 +50,12 @@ export interface MaildirOptions {
   host?: string;
   /** time source in seconds (tests); default Date.now()/1000 */
   now?: () => number;
+  /** the delivery timer in ms (tests); default MAILDIR_TIMEOUT_MS, qmail-local's 86400 s */
+  timeoutMs?: number;
 }
+
+/** qmail-local's alarm(86400) on a maildir delivery, in ms. */
+export const MAILDIR_TIMEOUT_MS = 86400 * 1000;
 
 let deliveries = 0;
 
@@ -60,6 +72,7 @@ export function maildirHost(): string {
 
 
 const TEMP = 'Temporary error on maildir delivery. (#4.3.0)';
+const TIMEOUT = 'Timeout on maildir delivery. (#4.3.0)';
 
 /**
  * Deliver `message` (bytes, or a ByteSource read to its end) into the
@@ -89,6 +102,18 @@ export async function maildirDeliver(dir: string, message: Uint8Array | ByteSour
     }
   }
   const tmp = `${dir}/tmp/${name}`;
+  let timedOut = false;
+  let fdOpen = true;
+  let syncing = false;
+  const closeFd = (): void => {
+    if (!fdOpen) return;
+    fdOpen = false;
+    try {
+      closeSync(fd);
+    } catch {
+      /* already failing */
+    }
+  };
   const fail = (text = TEMP): DeliveryResult => {
     try {
       unlinkSync(tmp);
@@ -97,37 +122,59 @@ export async function maildirDeliver(dir: string, message: Uint8Array | ByteSour
     }
     return { ok: false, text };
   };
-  let open = true;
-  try {
-    if (message instanceof Uint8Array) {
-      writeAll(fd, opts.prefix && opts.prefix.length > 0 ? Buffer.concat([opts.prefix, message]) : message);
-    } else {
-      if (opts.prefix) writeAll(fd, opts.prefix);
-      if (await drainSource(message, (b) => writeAll(fd, b))) return fail('Unable to read message. (#4.3.0)');
-    }
-    await fsyncFd(fd);
-    open = false;
-    closeSync(fd); // NFS dorks: close's status counts
-  } catch {
-    return fail();
-  } finally {
-    if (open) {
-      try {
-        closeSync(fd);
-      } catch {
-        /* already failing */
+  const dead: DeliveryResult = { ok: false, text: TIMEOUT };
+
+  /** Steps 3 and 4; after the timer has fired, every step is skipped. */
+  const finish = async (): Promise<DeliveryResult> => {
+    try {
+      if (message instanceof Uint8Array) {
+        writeAll(fd, opts.prefix && opts.prefix.length > 0 ? Buffer.concat([opts.prefix, message]) : message);
+      } else {
+        if (opts.prefix) writeAll(fd, opts.prefix);
+        const put = (b: Uint8Array): void => {
+          if (timedOut) throw new Error('maildir delivery timed out');
+          writeAll(fd, b);
+        };
+        if (await drainSource(message, put)) return fail('Unable to read message. (#4.3.0)');
       }
+      if (timedOut) return dead;
+      syncing = true;
+      await fsyncFd(fd);
+      syncing = false;
+      if (timedOut) return dead;
+      fdOpen = false;
+      closeSync(fd); // NFS dorks: close's status counts
+    } catch {
+      return timedOut ? dead : fail();
+    } finally {
+      syncing = false;
+      closeFd();
     }
-  }
+    try {
+      linkSync(tmp, `${dir}/new/${name}`);
+    } catch {
+      return fail();
+    }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* delivered; tmp/ cleanup is the reader's (36 hours) */
+    }
+    return { ok: true, file: `new/${name}` };
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<DeliveryResult>((resolve) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      fail();
+      if (!syncing) closeFd();
+      resolve(dead);
+    }, opts.timeoutMs ?? MAILDIR_TIMEOUT_MS);
+  });
   try {
-    linkSync(tmp, `${dir}/new/${name}`);
-  } catch {
-    return fail();
+    return await Promise.race([finish(), expired]);
+  } finally {
+    clearTimeout(timer);
   }
-  try {
-    unlinkSync(tmp);
-  } catch {
-    /* delivered; tmp/ cleanup is the reader's (36 hours) */
-  }
-  return { ok: true, file: `new/${name}` };
 }
