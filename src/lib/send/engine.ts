@@ -25,7 +25,7 @@
  * back at start by pqadd) and `status: exiting` ends the log. ALRM: every
  * queued message is due now (pqrun). HUP: reread locals and virtualdomains.
  */
-import { appendFileSync, closeSync, constants, fstatSync, openSync, readdirSync, statSync, utimesSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, fstatSync, openSync, opendirSync, readFileSync, readSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { errCode } from '../errstr.ts';
 import { parseId, qfn, readSubdir } from '../queue/layout.ts';
@@ -41,7 +41,7 @@ import { Prioq } from './prioq.ts';
 import { CHANSKIP, nextRetry } from './retry.ts';
 import { stripVdomPrepend } from './rewrite.ts';
 import { preprocess } from './todo.ts';
-import { closeA, existsA, fstatA, openA, readA, readFileA, unlinkA, writeAllA } from './afs.ts';
+import { unlinkA } from './afs.ts';
 
 const D = Buffer.from('D');
 
@@ -120,12 +120,12 @@ export class Engine {
   private readonly chans: SpawnChannel[];
   private readonly clean: CleanClient;
   private readonly jobs: Job[];
-  private readonly pass: Array<Pass | 'opening' | undefined> = [undefined, undefined];
+  private readonly pass: Array<Pass | undefined> = [undefined, undefined];
   private readonly pqchan = [new Prioq(), new Prioq()];
   private readonly pqdone = new Prioq();
   private readonly pqfail = new Prioq();
   private masterdelid = 1;
-  /** asynchronous markdone / job_close steps in progress */
+  /** asynchronous job_close steps (the channel file's unlink) in progress */
   private ops = 0;
 
   private todoWanted = true;
@@ -344,7 +344,7 @@ export class Engine {
         }
         const other = this.fn(CHANADDR[1 - channel], id);
         try {
-          if (await existsA(this.path(other))) return; // more channels going
+          if (this.exists(other)) return; // more channels going
         } catch {
           this.o.log(`warning: unable to stat ${other}`);
         }
@@ -353,7 +353,7 @@ export class Engine {
     );
   }
 
-  /** Count an asynchronous step (markdone, job_close's unlink) until it settles, then pump. */
+  /** Count an asynchronous step (job_close's unlink) until it settles, then pump. */
   private track(p: Promise<void>): void {
     this.ops++;
     void p
@@ -366,25 +366,36 @@ export class Engine {
 
   // ------------------------------------------------------------ INFO
 
-  /** info/S/N's sender and mtime (getinfo), or undefined. */
-  private async getinfo(id: number): Promise<{ sender: string; birth: number } | undefined> {
+  /** True / false for name (below queue/) existing / ENOENT; other errors throw. */
+  private exists(name: string): boolean {
+    try {
+      statSync(this.path(name));
+      return true;
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  /** info/S/N's sender and mtime (getinfo), or undefined. A small file in the page cache: read directly. */
+  private getinfo(id: number): { sender: string; birth: number } | undefined {
     let fd: number;
     try {
-      fd = await openA(this.path(this.fn('info', id)), constants.O_RDONLY);
+      fd = openSync(this.path(this.fn('info', id)), constants.O_RDONLY);
     } catch {
       return undefined;
     }
     try {
-      const st = await fstatA(fd);
+      const st = fstatSync(fd);
       const b = Buffer.allocUnsafe(st.size);
-      const n = await readA(fd, b);
+      const n = readSync(fd, b, 0, b.length, null);
       const z = b.subarray(0, n).indexOf(0);
       if (z < 0 || b[0] !== 0x46) return undefined;
       return { sender: b.subarray(1, z).toString('latin1'), birth: Math.floor(st.mtimeMs / 1000) };
     } catch {
       return undefined;
     } finally {
-      await closeA(fd).catch(() => undefined);
+      closeSync(fd);
     }
   }
 
@@ -414,22 +425,22 @@ export class Engine {
     this.status();
   }
 
-  /** Write `D` over the recipient's `T` at pos in local/ or remote/ (markdone), in the pool. */
-  private async markdone(c: number, id: number, pos: number): Promise<void> {
+  /** Write `D` over the recipient's `T` at pos in local/ or remote/ (markdone): one byte into the page cache, as qmail-send.c (no fsync). */
+  private markdone(c: number, id: number, pos: number): void {
     const name = this.fn(CHANADDR[c], id);
     let fd: number;
     try {
-      fd = await openA(this.path(name), constants.O_WRONLY);
+      fd = openSync(this.path(name), constants.O_WRONLY);
     } catch {
       this.o.log(`warning: trouble marking ${name}; message will be delivered twice!`);
       return;
     }
     try {
-      await writeAllA(fd, D, pos);
+      if (writeSync(fd, D, 0, 1, pos) !== 1) throw new Error('short write');
     } catch {
       this.o.log(`warning: trouble marking ${name}; message will be delivered twice!`);
     } finally {
-      await closeA(fd).catch(() => undefined);
+      closeSync(fd);
     }
   }
 
@@ -473,30 +484,27 @@ export class Engine {
     this.used[c]--;
     this.status();
     if (done) {
-      // the delivery's job reference is held until the D is written, so the last
+      // the D is written before the job's reference is dropped, so the last
       // reference (which may unlink the file) always comes after every markdone
-      this.track(
-        this.markdone(c, jo.id, d.mpos).then(() => {
-          jo.numtodo--;
-          this.jobClose(d.j);
-        }),
-      );
-    } else this.jobClose(d.j);
+      this.markdone(c, jo.id, d.mpos);
+      jo.numtodo--;
+    }
+    this.jobClose(d.j);
     this.pump();
   }
 
   // ------------------------------------------------------------ PASSES
 
   /** Start channel c's pass over message id with job j: read its channel file and info (pass_dochan's first half). */
-  private async openPass(c: number, id: number, j: number): Promise<void> {
+  private openPass(c: number, id: number, j: number): void {
     const name = this.fn(CHANADDR[c], id);
     let b: Buffer | undefined;
     try {
-      b = await readFileA(this.path(name));
+      b = readFileSync(this.path(name));
     } catch {
       /* reported below */
     }
-    const info = b && (await this.getinfo(id));
+    const info = b && this.getinfo(id);
     if (!b || !info) {
       this.o.log(`warning: trouble opening ${name}; will try again later`);
       this.jobs[j].refs = 0;
@@ -527,13 +535,10 @@ export class Engine {
       const pe = this.pqchan[c].min();
       if (!pe || pe.dt > this.recent) return false;
       this.pqchan[c].delmin();
-      // the job is taken now; the files are read in the pool, then the pass goes on
-      this.pass[c] = 'opening';
-      this.track(this.openPass(c, pe.id, this.jobOpen(pe.id, c)));
+      this.openPass(c, pe.id, this.jobOpen(pe.id, c));
       return true;
     }
     const p = this.pass[c];
-    if (p === 'opening') return false;
     while (this.delAvail(c)) {
       if (p.next >= p.recs.length) {
         this.jobs[p.j].hiteof = true;
@@ -559,12 +564,12 @@ export class Engine {
   // ------------------------------------------------------------ DONE
 
   private async injectbounce(id: number): Promise<boolean> {
-    const info = await this.getinfo(id);
+    const info = this.getinfo(id);
     if (!info) return false;
     const bname = this.fn('bounce', id);
     let paragraphs: Buffer;
     try {
-      paragraphs = await readFileA(this.path(bname));
+      paragraphs = readFileSync(this.path(bname));
     } catch (e) {
       if (errCode(e) === 'ENOENT') return true;
       this.o.log(`warning: unable to stat ${bname}`);
@@ -575,7 +580,7 @@ export class Engine {
     else {
       let mess: Buffer;
       try {
-        mess = await readFileA(this.path(this.fn('mess', id)));
+        mess = readFileSync(this.path(this.fn('mess', id)));
       } catch {
         this.o.log('warning: trouble injecting bounce message, will try later');
         return false;
@@ -609,20 +614,20 @@ export class Engine {
     const fail = (): void => {
       this.pqdone.insert({ id, dt: now() + SLEEP_SYSFAIL });
     };
-    const exists = async (name: string): Promise<boolean | undefined> => {
+    const exists = (name: string): boolean | undefined => {
       try {
-        return await existsA(this.path(name));
+        return this.exists(name);
       } catch {
         this.o.log(`warning: unable to stat ${name}; will try again later`);
         return undefined;
       }
     };
     for (const name of [this.fn('local', id), this.fn('remote', id), this.fn('todo', id)]) {
-      const x = await exists(name);
+      const x = exists(name);
       if (x === true) return; // false alarm
       if (x === undefined) return fail();
     }
-    const info = await exists(this.fn('info', id));
+    const info = exists(this.fn('info', id));
     if (info === false) return;
     if (info === undefined) return fail();
     if (!(await this.injectbounce(id))) return fail();
@@ -653,17 +658,24 @@ export class Engine {
   private todoScan(): void {
     this.todoWanted = false;
     this.nexttodorun = this.recent + SLEEP_TODO;
-    let names: string[];
+    // opendir, not readdirSync: that one sorts the names (scandir), a cost at every trigger pull
+    let dir;
     try {
-      names = readdirSync(`${this.queue}/todo`);
+      dir = opendirSync(`${this.queue}/todo`);
     } catch {
       this.o.log('alert: unable to opendir todo, sleeping...');
       return;
     }
     const queued = new Set(this.todoList);
-    for (const n of names) {
-      const id = parseId(n);
-      if (id !== undefined && !this.todoBusy.has(id) && !queued.has(id)) this.todoList.push(id);
+    try {
+      for (let e = dir.readSync(); e !== null; e = dir.readSync()) {
+        const id = parseId(e.name);
+        if (id !== undefined && !this.todoBusy.has(id) && !queued.has(id)) this.todoList.push(id);
+      }
+    } catch {
+      /* the entries read so far are taken; the next scan sees the rest */
+    } finally {
+      dir.closeSync();
     }
   }
 

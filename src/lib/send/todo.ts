@@ -16,12 +16,16 @@
  *
  * A failure leaves todo/N in place; the next todo scan starts over (step 2
  * makes that safe). info's mtime is the message's birth for the retry
- * schedule and queuelifetime. Every file operation runs in the libuv pool
- * (afs.ts), so other messages' events go on meanwhile.
+ * schedule and queuelifetime. The creates and fsyncs, which can wait for the
+ * disk, run in the libuv pool (afs.ts), so other messages' events go on
+ * meanwhile; reading todo/N (just written, in the page cache), the stat, the
+ * unlinks of names that are normally absent and the writes into the page
+ * cache are direct calls: a pool round trip (a thread wake-up each) costs
+ * more than any of them.
  */
-import { constants } from 'node:fs';
+import { closeSync, constants, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { errCode } from '../errstr.ts';
-import { closeA, fsyncA, openA, readFileA, statA, unlinkA, writeAllA } from './afs.ts';
+import { fsyncA, openA } from './afs.ts';
 import { qfn } from '../queue/layout.ts';
 import { logsafe } from './logline.ts';
 import { rewrite, type RewriteMaps } from './rewrite.ts';
@@ -49,32 +53,38 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
   const chanName = [qfn('local', id, split), qfn('remote', id, split)];
   let todo: Buffer;
   try {
-    todo = await readFileA(`${queue}/${todoName}`);
+    todo = readFileSync(`${queue}/${todoName}`);
   } catch {
     log(`warning: unable to open ${todoName}`);
     return undefined;
   }
   const fds: number[] = [];
-  const closeAll = async (): Promise<void> => {
-    for (const fd of fds.splice(0)) await closeA(fd).catch(() => undefined);
+  const closeAll = (): void => {
+    for (const fd of fds.splice(0)) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* nothing to do */
+      }
+    }
   };
-  const excl = async (name: string): Promise<number> => {
-    const fd = await openA(`${queue}/${name}`, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
-    fds.push(fd);
-    return fd;
-  };
+  const excl = (name: string): Promise<number> =>
+    openA(`${queue}/${name}`, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644).then((fd) => {
+      fds.push(fd);
+      return fd;
+    });
   try {
     const messName = qfn('mess', id, split);
     let size: number;
     try {
-      size = (await statA(`${queue}/${messName}`)).size;
+      size = statSync(`${queue}/${messName}`).size;
     } catch {
       log(`warning: unable to stat ${messName}`);
       return undefined;
     }
     for (const n of [...chanName, infoName]) {
       try {
-        await unlinkA(`${queue}/${n}`);
+        unlinkSync(`${queue}/${n}`);
       } catch (e) {
         if (errCode(e) !== 'ENOENT') {
           log(`warning: unable to unlink ${n}`);
@@ -82,16 +92,9 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
         }
       }
     }
-    let infoFd: number;
-    try {
-      infoFd = await excl(infoName);
-    } catch {
-      log(`warning: unable to create ${infoName}`);
-      return undefined;
-    }
-    log(`new msg ${id}`);
-    const chanFd: [number, number] = [-1, -1];
+    // the channel files' records first, so that info and the channel files are created together
     const chanBuf: [string[], string[]] = [[], []];
+    const lines: string[] = [];
     let info: Buffer | undefined;
     let uid = '0';
     let pid = '0';
@@ -108,7 +111,7 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
           break;
         case 'F':
           info = Buffer.concat([info ?? Buffer.alloc(0), Buffer.from(rec + '\0', 'latin1')]);
-          log(`info msg ${id}: bytes ${size} from <${logsafe(rec.slice(1))}> qp ${pid} uid ${uid}`);
+          lines.push(`info msg ${id}: bytes ${size} from <${logsafe(rec.slice(1))}> qp ${pid} uid ${uid}`);
           break;
         case 'T': {
           const r = rewrite(rec.slice(1), env.maps);
@@ -116,36 +119,54 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
           break;
         }
         default:
-          log(`warning: unknown record type in ${todoName}`);
-          return undefined;
+          lines.push('');
+          break;
       }
+      if (lines.at(-1) === '') break;
     }
+    const names = [infoName, ...[0, 1].filter((c) => chanBuf[c].length > 0).map((c) => chanName[c])];
+    const opened = await Promise.allSettled(names.map(excl));
+    if (opened[0].status === 'rejected') {
+      log(`warning: unable to create ${infoName}`);
+      return undefined;
+    }
+    log(`new msg ${id}`);
+    for (const l of lines) {
+      if (l === '') {
+        log(`warning: unknown record type in ${todoName}`);
+        return undefined;
+      }
+      log(l);
+    }
+    const writeAll = (fd: number, b: Buffer): void => {
+      for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
+    };
+    const infoFd = (opened[0] as PromiseFulfilledResult<number>).value;
     if (info) {
       try {
-        await writeAllA(infoFd, info);
+        writeAll(infoFd, info);
       } catch {
         log(`warning: trouble writing to ${infoName}`);
         return undefined;
       }
     }
     const syncs: Promise<void>[] = [fsyncA(infoFd)];
-    const names: string[] = [infoName];
-    for (const c of [0, 1]) {
-      if (chanBuf[c].length === 0) continue;
-      try {
-        chanFd[c] = await excl(chanName[c]);
-      } catch {
+    const chanFd: [number, number] = [-1, -1];
+    for (let i = 1; i < names.length; i++) {
+      const c = names[i] === chanName[0] ? 0 : 1;
+      const o = opened[i];
+      if (o.status === 'rejected') {
         log(`warning: unable to create ${chanName[c]}`);
         return undefined;
       }
+      chanFd[c] = o.value;
       try {
-        await writeAllA(chanFd[c], Buffer.from(chanBuf[c].join(''), 'latin1'));
+        writeAll(o.value, Buffer.from(chanBuf[c].join(''), 'latin1'));
       } catch {
         log(`warning: trouble writing to ${chanName[c]}`);
         return undefined;
       }
-      syncs.push(fsyncA(chanFd[c]));
-      names.push(chanName[c]);
+      syncs.push(fsyncA(o.value));
     }
     const results = await Promise.allSettled(syncs);
     for (let i = 0; i < results.length; i++) {
@@ -154,7 +175,7 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
         return undefined;
       }
     }
-    await closeAll();
+    closeAll();
     const ch = await env.clean(todoName);
     if (ch !== '+') {
       if (ch !== '') log(`warning: qmail-clean unable to clean up ${todoName}`);
@@ -162,6 +183,6 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
     }
     return [chanFd[0] >= 0, chanFd[1] >= 0];
   } finally {
-    await closeAll();
+    closeAll();
   }
 }
