@@ -8,6 +8,8 @@
  *                       Buffer at end of file; EAGAIN (a descriptor someone
  *                       else made non-blocking) waits 10 ms and retries,
  *                       EINTR retries; other errors are thrown with .code.
+ *   readInto(fd, buf)   the same read into a caller's buffer (tcprules
+ *                       reuses one): the byte count, 0 at end of file.
  *   fdChunks(fd, size?) the reads of fd until end of file, as an iterable.
  *   readAll(fd)         all of fd to its end, or undefined on a read error
  *                       (qmail-remote's and qmail-qmqpc's message/envelope).
@@ -25,10 +27,14 @@ const nap = new Int32Array(new SharedArrayBuffer(4));
 /** One read(2) of up to size bytes from fd; empty at EOF (see module comment). */
 export function readFd(fd: number, size = 8192): Buffer {
   const buf = Buffer.allocUnsafe(size);
+  return buf.subarray(0, readInto(fd, buf));
+}
+
+/** One read(2) from fd into buf (reused by the caller): the byte count, 0 at EOF; retries as readFd. */
+export function readInto(fd: number, buf: Buffer): number {
   for (;;) {
     try {
-      const n = readSync(fd, buf, 0, size, null);
-      return buf.subarray(0, n);
+      return readSync(fd, buf, 0, buf.length, null);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') Atomics.wait(nap, 0, 0, 10);
