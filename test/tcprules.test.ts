@@ -114,6 +114,21 @@ describe('tcprules vs Debian', () => {
       '=a-b:allow\na@1.2.3.4-5:allow\n1.2.3.4-6.x:allow\n1.2-3.4-5:allow\n',
       '1.2.3.4:allow,X="a",X="b"\n',
       ' 1.2.3.4 :allow\n',
+      // the edges of RuleLines' fast path (rules.ts fastLines)
+      '1:allow,A= x \n',
+      '1:allow,A=\tx\t\n',
+      '1:allow,A= x\n2:deny\n',
+      '1:allow ,A="x"\n',
+      '1:allow,A="x" \t \n1:deny\t\n:deny\n',
+      '1:allowx\n',
+      '1:allow,A="x"y\n',
+      '1:allow,\n',
+      '1:allow,A\n',
+      '1:allow,A=\n',
+      '1:allow,A="\n',
+      '1:allow,=="=",B=::,C=,,\n',
+      '1.2.3.4-5:deny\n6:allow\n=a-b:allow,X="1"\nx@1-2:deny\n1-2@x:deny\n',
+      '1.2.3.4:allow\n1:bad\n',
     ];
     for (const input of inputs) {
       const d = tmpdir();
@@ -238,6 +253,14 @@ describe('tcprules fuzz vs Debian', () => {
         if (!(e instanceof RulesSyntaxError)) throw e;
         ours = { code: 100, err: `tcprules: fatal: unable to parse this line: ${e.line.toString('latin1')}\n` };
       }
+      // RuleLines (its fast path, then compileLine) agrees with parseRuleLine
+      const viaLines: Array<[Buffer, Buffer]> = [];
+      const linesErr = await compileRules([Buffer.from(line + '\n', 'latin1')], (k, v) => viaLines.push([k, v])).then(
+        () => undefined,
+        (e: unknown) => (e instanceof RulesSyntaxError ? e.line.toString('latin1') : e),
+      );
+      if (ours.code === 0) expect([linesErr, cdbBuild(viaLines).equals(ours.cdb!)], JSON.stringify(line)).toEqual([undefined, true]);
+      else expect(`tcprules: fatal: unable to parse this line: ${linesErr}\n`, JSON.stringify(line)).toBe(ours.err);
       if (ipv6Extension(line) && res.exitCode === 100 && ours.code === 0) continue;
       compared++;
       expect([ours.code, ours.err], JSON.stringify(line)).toEqual([res.exitCode, Buffer.from(res.stderr as string, 'utf8').toString('latin1')]);

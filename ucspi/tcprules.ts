@@ -1,9 +1,10 @@
 /**
  * tcprules rules.cdb rules.tmp: compile the rules on stdin into rules.cdb
  * (tcprules(1), ucspi-tcp 0.88; ../shared/FORMATS.md section 7). Creates
- * rules.tmp, compiles stdin as it is read (1 MiB reads; src/lib/rules.ts
- * RuleLines) straight into the cdb writer's buffer (src/lib/cdb.ts, written
- * in 1 MiB writes), then
+ * rules.tmp, compiles stdin as it is read (1 MiB reads into one buffer;
+ * src/lib/rules.ts RuleLines, whose fast path turns each read's lines into
+ * cdb records in one loop) and writes the records of each read at once
+ * (src/lib/cdb.ts CdbWriter.addRecords), then
  * finishes, fsyncs, closes and renames rules.tmp to rules.cdb, so tcpserver
  * sees the old or the new rules, never a mixture. The cdb is byte-identical
  * to Debian's tcprules for the same input (IPv6 lines are the one extension).
@@ -23,7 +24,7 @@ import type { Ctx } from '../src/lib/program.ts';
 import { die, errline, Exit } from '../src/lib/strerr.ts';
 import { CdbFile, CdbWriteError } from '../src/lib/cdb.ts';
 import { RuleLines, RulesSyntaxError } from '../src/lib/rules.ts';
-import { fdChunks } from '../src/lib/fdio.ts';
+import { readInto } from '../src/lib/fdio.ts';
 
 const FATAL = 'tcprules: fatal: ';
 
@@ -35,22 +36,23 @@ class ReadError {
   }
 }
 
-/** Bytes asked for per read of fd 0. */
+/** Bytes asked for per read of fd 0 (one buffer, reused for every read). */
 const READ_SIZE = 1 << 20;
 
-/** The reads of fd 0, read errors wrapped in ReadError. */
-function* input(): Generator<Buffer> {
-  const it = fdChunks(0, READ_SIZE);
+/** Compile all of fd 0 into lines, read errors wrapped in ReadError. */
+function compileInput(lines: RuleLines): void {
+  const buf = Buffer.allocUnsafe(READ_SIZE);
   for (;;) {
-    let r: IteratorResult<Buffer>;
+    let n: number;
     try {
-      r = it.next();
+      n = readInto(0, buf);
     } catch (e) {
       throw new ReadError(e);
     }
-    if (r.done) return;
-    yield r.value;
+    if (n === 0) break;
+    lines.push(buf.subarray(0, n));
   }
+  lines.end();
 }
 
 /** tcprules' main: see the module comment for arguments, messages and exit codes. */
@@ -67,9 +69,7 @@ export function main(ctx: Ctx): number {
     die('tcprules', 111, `unable to create ${fntemp}`, (e as CdbWriteError).error);
   }
   try {
-    const lines = new RuleLines(file);
-    for (const chunk of input()) lines.push(chunk);
-    lines.end();
+    compileInput(new RuleLines(file));
     file.commit(resolve(ctx.cwd, fn));
   } catch (e) {
     file.abandon();

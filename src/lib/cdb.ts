@@ -99,8 +99,8 @@ const WRITE_BUFFER = 1 << 20;
 /** The host stores uint32s little-endian (then typed arrays are the file's byte order). */
 const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** The bytes of a Uint32Array as little-endian uint32s (a view on little-endian hosts). */
-function le32(a: Uint32Array): Buffer {
+/** The bytes of a Uint32Array or Int32Array as little-endian 32-bit integers (a view on little-endian hosts). */
+function le32(a: Uint32Array | Int32Array): Buffer {
   const b = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   if (!HOST_LE) b.swap32();
   return b;
@@ -120,11 +120,12 @@ export class CdbWriter {
   private pos = CDB_HEADER;
   private readonly buf = Buffer.allocUnsafe(WRITE_BUFFER);
   private used = 0;
-  private hashes = new Uint32Array(1024);
-  private positions = new Uint32Array(1024);
+  /** cdb hash (as int32) and file position (as int32) of each record */
+  private hashes = new Int32Array(1024);
+  private positions = new Int32Array(1024);
   private count = 0;
   /** records per bucket (hash & 255), counted as they are added */
-  private readonly counts = new Uint32Array(256);
+  private readonly counts = new Int32Array(256);
   private finished = false;
 
   /** fd: a file opened for writing, positioned at its (empty) start. */
@@ -165,14 +166,7 @@ export class CdbWriter {
     if (at + size > MAX32) throw codeError('ENOMEM', 'cdb: file would exceed 4 GiB');
     this.pos = at + size;
     const n = this.count;
-    if (n === this.hashes.length) {
-      const h = new Uint32Array(n * 2);
-      h.set(this.hashes);
-      this.hashes = h;
-      const p = new Uint32Array(n * 2);
-      p.set(this.positions);
-      this.positions = p;
-    }
+    if (n === this.hashes.length) this.grow(n + 1);
     if (this.used + size > WRITE_BUFFER) {
       this.flush();
       if (size > WRITE_BUFFER) {
@@ -206,7 +200,7 @@ export class CdbWriter {
     let h = 5381;
     for (let j = ks; j < ke; j++) {
       const c = kb[j];
-      h = ((h << 5) + h) ^ c;
+      h = Math.imul(h, 33) ^ c;
       buf[u++] = c;
     }
     if (dlen > 32) {
@@ -215,9 +209,55 @@ export class CdbWriter {
     } else for (let j = ds; j < de; j++) buf[u++] = db[j];
     this.used = u;
     this.counts[h & 255]++;
-    this.hashes[n] = h >>> 0;
+    this.hashes[n] = h;
     this.positions[n] = at;
     this.count = n + 1;
+  }
+
+  /** Make room for at least `records` records in the hash and position arrays. */
+  private grow(records: number): void {
+    const size = Math.max(records, this.hashes.length * 2);
+    const h = new Int32Array(size);
+    h.set(this.hashes.subarray(0, this.count));
+    this.hashes = h;
+    const p = new Int32Array(size);
+    p.set(this.positions.subarray(0, this.count));
+    this.positions = p;
+  }
+
+  /** The file position the next record gets. */
+  get position(): number {
+    return this.pos;
+  }
+
+  /**
+   * Append n records already in cdb layout (the bulk path of tcprules,
+   * rules.ts RecordSink): recs[0..len) holds them in order (key length, data
+   * length as little-endian uint32, key, data) from file position
+   * `position`; record i is at positions[i], its key's cdb hash is
+   * hashes[i] (both as int32; uint32 bits), and counts[b] of them have
+   * h & 255 == b. The bytes are written at once (after what is buffered);
+   * the caller may reuse all the arrays after the call.
+   */
+  addRecords(recs: Buffer, len: number, hashes: Int32Array, positions: Int32Array, counts: Int32Array, n: number): void {
+    if (this.finished) throw new Error('cdb: add after finish');
+    const at = this.pos;
+    if (n > 0 && positions[0] !== (at | 0)) throw new Error('cdb: records not at the file position');
+    if (at + len > MAX32) throw codeError('ENOMEM', 'cdb: file would exceed 4 GiB');
+    const count = this.count;
+    if (count + n > this.hashes.length) this.grow(count + n);
+    this.hashes.set(hashes.subarray(0, n), count);
+    this.positions.set(positions.subarray(0, n), count);
+    for (let b = 0; b < 256; b++) this.counts[b] += counts[b];
+    this.count = count + n;
+    this.pos = at + len;
+    if (this.used + len <= WRITE_BUFFER) {
+      this.buf.set(recs.subarray(0, len), this.used);
+      this.used += len;
+    } else {
+      this.flush();
+      this.sink.append(recs.subarray(0, len));
+    }
   }
 
   /** Write the hash tables and the header. The writer cannot be used after. */
@@ -231,7 +271,7 @@ export class CdbWriter {
     // All 256 tables in one block of uint32s: slot pairs (hash, position),
     // bucket after bucket; base[b] = index of bucket b's first uint32. An
     // empty slot has position 0 (records start at 2048).
-    const base = new Uint32Array(256);
+    const base = new Int32Array(256);
     const header = new Uint32Array(512);
     let pos = this.pos;
     let at = 0;
@@ -246,14 +286,15 @@ export class CdbWriter {
     }
     // One pass in insertion order: a record's place depends only on the
     // records of its own bucket placed before it, as in cdb_make's per-bucket
-    // passes.
-    const table = new Uint32Array(n * 4);
+    // passes. Int32 arithmetic throughout (the same bits as the uint32s);
+    // the start slot (h >>> 8) % slots, h >>> 8 being below 2^24.
+    const table = new Int32Array(n * 4);
     for (let i = 0; i < n; i++) {
       const h = hashes[i];
       const b = h & 255;
       const slots = counts[b] * 2;
       const t = base[b];
-      let where = (h >>> 8) % slots;
+      let where = ((h >> 8) & 0xffffff) % slots;
       while (table[t + where * 2 + 1] !== 0) if (++where === slots) where = 0;
       table[t + where * 2] = h;
       table[t + where * 2 + 1] = positions[i];
@@ -350,6 +391,20 @@ export class CdbFile {
   addBytes(kb: Uint8Array, ks: number, ke: number, db: Uint8Array, ds: number, de: number): void {
     try {
       this.writer.addBytes(kb, ks, ke, db, ds, de);
+    } catch (e) {
+      throw new CdbWriteError('write', e);
+    }
+  }
+
+  /** The file position the next record gets (CdbWriter.position). */
+  get position(): number {
+    return this.writer.position;
+  }
+
+  /** Append records in cdb layout (CdbWriter.addRecords). Throws CdbWriteError('write'). */
+  addRecords(recs: Buffer, len: number, hashes: Int32Array, positions: Int32Array, counts: Int32Array, n: number): void {
+    try {
+      this.writer.addRecords(recs, len, hashes, positions, counts, n);
     } catch (e) {
       throw new CdbWriteError('write', e);
     }

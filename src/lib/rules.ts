@@ -165,6 +165,20 @@ export interface RuleSink {
   addBytes(kb: Buffer, ks: number, ke: number, db: Buffer, ds: number, de: number): void;
 }
 
+/**
+ * A sink that also takes compiled records in bulk (CdbWriter, CdbFile):
+ * recs[0..len) holds n records in cdb layout (key length and data length as
+ * little-endian uint32, key, data), in order from the sink's `position` (the
+ * file position its next record gets); record i is at file position
+ * positions[i] and its key's cdb hash is hashes[i] (both as int32), and
+ * counts[b] records have a hash with h & 255 == b. The arrays are reused
+ * after the call.
+ */
+export interface RecordSink extends RuleSink {
+  readonly position: number;
+  addRecords(recs: Buffer, len: number, hashes: Int32Array, positions: Int32Array, counts: Int32Array, n: number): void;
+}
+
 /** A sink calling add(key, data) with fresh copies of the bytes. */
 function addSink(add: (key: Buffer, data: Buffer) => void): RuleSink {
   return {
@@ -314,15 +328,174 @@ export function parseRuleLine(line: Buffer): RuleRecord[] | undefined {
 }
 
 /**
+ * Records compiled by fastLines, waiting to go to the sink in one call
+ * (RecordSink.addRecords): buf[0..len) in cdb record layout, n records, the
+ * first one at file position base.
+ */
+interface Batch {
+  buf: Buffer;
+  len: number;
+  base: number;
+  hashes: Int32Array;
+  positions: Int32Array;
+  counts: Int32Array;
+  n: number;
+}
+
+/**
+ * tcprules' fast path: compile the lines of b[s..e) (b[e - 1] is `\n`, so
+ * every line ends in one) straight into batch t as cdb records, as long as
+ * they are lines compileLine would turn into exactly one record with the
+ * address as its key: skipped lines (empty, `#...`, no `:`), and
+ * `address:allow|deny[,NAME=XvalueX...]` whose first `:` ends the address
+ * and whose address is not an IPv4 range (a `-` without `=` or `@`), with a
+ * quote X that is not a space or tab. Returns the start of the first line it
+ * leaves to compileLine (anything else, bad lines included), or e.
+ * t must have room for 2 * (e - s) bytes and (e - s) / 6 + 1 records more
+ * (a record is at most 4 bytes longer than its line, a line at least 6).
+ * Written as one loop over the bytes, with no calls, for the JIT: most of a
+ * short tcprules run is spent here, in code optimized while it runs (OSR).
+ */
+function fastLines(b: Buffer, s: number, e: number, t: Batch): number {
+  const out = t.buf;
+  const hashes = t.hashes;
+  const positions = t.positions;
+  const counts = t.counts;
+  const base = t.base;
+  let u = t.len;
+  let n = t.n;
+  while (s < e) {
+    let c = b[s];
+    if (c === NL) {
+      s++;
+      continue;
+    }
+    if (c === HASH) {
+      while (b[s] !== NL) s++;
+      s++;
+      continue;
+    }
+    // the key up to the first `:`, copied and hashed (h * 33 ^ c, mod 2^32)
+    let k = u + 8;
+    let h = 5381;
+    let j = s;
+    let dash = false;
+    while (c !== COLON && c !== NL) {
+      if (c === DASH) dash = true;
+      h = Math.imul(h, 33) ^ c;
+      out[k++] = c;
+      c = b[++j];
+    }
+    if (c === NL) {
+      s = j + 1; // no `:`: skipped
+      continue;
+    }
+    if (dash && find(b, EQ, s, j) < 0 && find(b, AT, s, j) < 0) break; // a range
+    const klen = k - u - 8;
+    let i = j + 1;
+    if (b[i] === 0x61 && b[i + 1] === 0x6c && b[i + 2] === 0x6c && b[i + 3] === 0x6f && b[i + 4] === 0x77) i += 5;
+    else if (b[i] === 0x64 && b[i + 1] === 0x65 && b[i + 2] === 0x6e && b[i + 3] === 0x79) {
+      i += 4;
+      out[k++] = 0x44;
+      out[k++] = 0;
+    } else break; // IPv6 or a bad line
+    // `,NAME=XvalueX` -> `+NAME=value\0`; NL stops every scan (never inside the line)
+    let ok = true;
+    for (c = b[i]; c === COMMA; c = b[i]) {
+      out[k++] = 0x2b;
+      c = b[++i];
+      while (c !== EQ && c !== NL) {
+        out[k++] = c;
+        c = b[++i];
+      }
+      if (c === NL) {
+        ok = false;
+        break;
+      }
+      const quote = b[i + 1];
+      if (quote === NL || quote === 0x20 || quote === 0x09) {
+        ok = false;
+        break;
+      }
+      out[k++] = EQ;
+      i += 2;
+      c = b[i];
+      while (c !== quote && c !== NL) {
+        out[k++] = c;
+        c = b[++i];
+      }
+      if (c === NL) {
+        ok = false;
+        break;
+      }
+      out[k++] = 0;
+      i++;
+    }
+    if (!ok) break;
+    while (c === 0x20 || c === 0x09) c = b[++i];
+    if (c !== NL) break; // text after the variables (compileLine: a bad line)
+    const dlen = k - u - 8 - klen;
+    out[u] = klen;
+    out[u + 1] = klen >> 8;
+    out[u + 2] = klen >> 16;
+    out[u + 3] = klen >>> 24;
+    out[u + 4] = dlen;
+    out[u + 5] = dlen >> 8;
+    out[u + 6] = dlen >> 16;
+    out[u + 7] = dlen >>> 24;
+    hashes[n] = h;
+    positions[n] = base + u;
+    counts[h & 255]++;
+    n++;
+    u = k;
+    s = i + 1;
+  }
+  t.len = u;
+  t.n = n;
+  return s;
+}
+
+/** Hand the batch's records to out (in one call for a RecordSink) and empty it. */
+function flushBatch(t: Batch, out: RuleSink): void {
+  if (t.n === 0) return;
+  const sink = out as Partial<RecordSink>;
+  if (sink.addRecords !== undefined) sink.addRecords(t.buf, t.len, t.hashes, t.positions, t.counts, t.n);
+  else {
+    const b = t.buf;
+    for (let i = 0; i < t.n; i++) {
+      const o = t.positions[i] - t.base;
+      const klen = b.readUInt32LE(o);
+      const dlen = b.readUInt32LE(o + 4);
+      out.addBytes(b, o + 8, o + 8 + klen, b, o + 8 + klen, o + 8 + klen + dlen);
+    }
+  }
+  t.len = 0;
+  t.n = 0;
+  t.counts.fill(0);
+}
+
+/**
  * RuleLines: a rules text compiled as it arrives in chunks of any split
  * (reads of stdin, a stream): push(chunk) compiles every complete line,
  * end() the last line if it has no `\n`. Records go to the sink in input
  * order; the first bad line throws RulesSyntaxError (records of earlier
- * lines have been sent). Only a line split across chunks is copied.
+ * lines have been sent). Only a line split across chunks is copied. The
+ * lines of a chunk go through fastLines into a batch, handed to the sink at
+ * the end of the chunk (RecordSink.addRecords when it has it) or before a
+ * line that needs compileLine.
  */
 export class RuleLines {
   private readonly out: RuleSink;
   private rest: Buffer | undefined;
+  private readonly batch: Batch = {
+    buf: Buffer.allocUnsafe(0),
+    len: 0,
+    base: 0,
+    hashes: new Int32Array(0),
+    positions: new Int32Array(0),
+    counts: new Int32Array(256),
+    n: 0,
+  };
 
   constructor(out: RuleSink) {
     this.out = out;
@@ -342,18 +515,33 @@ export class RuleLines {
       compileLine(line, 0, line.length, this.out);
       start = nl + 1;
     }
-    const end = chunk.length;
-    const out = this.out;
-    // a JS scan for each `\n`: lines are short, and a native indexOf call per
-    // line costs more than scanning its bytes
-    let j = start;
-    for (;;) {
-      while (j < end && chunk[j] !== NL) j++;
-      if (j === end) break;
-      compileLine(chunk, start, j + 1, out);
-      start = ++j;
+    const end = chunk.lastIndexOf(NL) + 1; // the complete lines end here
+    if (end > start) {
+      this.lines(chunk, start, end);
+      start = end;
     }
-    if (start < end) this.rest = Buffer.from(chunk.subarray(start));
+    if (start < chunk.length) this.rest = Buffer.from(chunk.subarray(start));
+  }
+
+  /** Compile chunk[s..e), complete lines. */
+  private lines(chunk: Buffer, s: number, e: number): void {
+    const t = this.batch;
+    const size = e - s;
+    if (t.buf.length < 2 * size) t.buf = Buffer.allocUnsafe(2 * size);
+    if (t.hashes.length < size / 6 + 1) {
+      t.hashes = new Int32Array(size / 6 + 1);
+      t.positions = new Int32Array(size / 6 + 1);
+    }
+    const sink = this.out as Partial<RecordSink>;
+    for (;;) {
+      t.base = sink.position ?? 0;
+      s = fastLines(chunk, s, e, t);
+      flushBatch(t, this.out);
+      if (s === e) return;
+      const nl = chunk.indexOf(NL, s) + 1;
+      compileLine(chunk, s, nl, this.out);
+      s = nl;
+    }
   }
 
   /** Compile a last line that had no `\n`. */
