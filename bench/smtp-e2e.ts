@@ -82,18 +82,18 @@ function check(t: Tree, s: number): void {
   if (pending(t) !== 0) throw new Error(`-s ${s}: ${pending(t)} messages still queued`);
 }
 
-/** CPU seconds (user + system) pid has used so far; NaN when it is gone. */
-function cpuOf(pid: number): number {
+/** CPU seconds [user, system] pid has used so far; NaN when it is gone. */
+function cpuOf(pid: number): [number, number] {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
+    return [Number(f[11]) / 100, Number(f[12]) / 100];
   } catch {
-    return NaN;
+    return [NaN, NaN];
   }
 }
 
-/** CPU seconds per program of the last row, summed over the rows (see printCpu). */
-const cpuTotals = new Map<string, number>();
+/** CPU seconds [user, system] per `CONCURRENCY PROGRAM`, summed over the runs. */
+const cpuTotals = new Map<string, [number, number]>();
 
 /** One row: [accepted/s, end-to-end/s] for N messages at concurrency s. */
 async function run(s: number, trees: string[]): Promise<[number, number]> {
@@ -122,8 +122,11 @@ async function run(s: number, trees: string[]): Promise<[number, number]> {
     clearTimeout(timer);
     const tAll = performance.now();
     const [lspawn, rspawn, clean] = children(send.pid!);
-    const used: Array<[string, number]> = [['tcpserver+qmail-smtpd', cpuOf(server.pid!)], ['qmail-send', cpuOf(send.pid!)], ['qmail-lspawn', cpuOf(lspawn)], ['qmail-rspawn', cpuOf(rspawn)], ['qmail-clean', cpuOf(clean)]];
-    for (const [k, v] of used) cpuTotals.set(`${s} ${k}`, (cpuTotals.get(`${s} ${k}`) ?? 0) + v);
+    const used: Array<[string, [number, number]]> = [['tcpserver+qmail-smtpd', cpuOf(server.pid!)], ['qmail-send', cpuOf(send.pid!)], ['qmail-lspawn', cpuOf(lspawn)], ['qmail-rspawn', cpuOf(rspawn)], ['qmail-clean', cpuOf(clean)]];
+    for (const [k, [u, y]] of used) {
+      const t = cpuTotals.get(`${s} ${k}`) ?? [0, 0];
+      cpuTotals.set(`${s} ${k}`, [t[0] + u, t[1] + y]);
+    }
     // let qmail-send finish its bookkeeping (info unlinked, qmail-clean) before checking the queue
     for (let i = 0; i < 500 && pending(t) > 0; i++) await new Promise((r) => setTimeout(r, 10));
     check(t, s);
@@ -170,9 +173,10 @@ async function main(): Promise<void> {
       `${String(s).padStart(4)}  ${range(acc.get(s)!).padStart(10)}  ${range(e2e.get(s)!).padStart(12)}  ${String(C_QMAIL[s]).padStart(7)}  ${(med / C_QMAIL[s]).toFixed(2).padStart(5)}   ${String(POSTFIX[s]).padStart(7)}  ${(med / POSTFIX[s]).toFixed(2).padStart(5)}`,
     );
   }
-  console.log('CPU seconds per 1000 messages (user + system, mean over the runs):');
+  console.log('CPU seconds per 1000 messages, user+system (mean over the runs):');
   for (const s of conc) {
-    const parts = [...cpuTotals].filter(([k]) => k.startsWith(`${s} `)).map(([k, v]) => `${k.slice(k.indexOf(' ') + 1)} ${((v * 1000) / (N * RUNS)).toFixed(2)}`);
+    const per = (v: number): string => ((v * 1000) / (N * RUNS)).toFixed(2);
+    const parts = [...cpuTotals].filter(([k]) => k.startsWith(`${s} `)).map(([k, [u, y]]) => `${k.slice(k.indexOf(' ') + 1)} ${per(u)}+${per(y)}`);
     console.log(`${String(s).padStart(4)}  ${parts.join(', ')}`);
   }
   for (const w of trees) rmSync(w, { recursive: true, force: true });
