@@ -34,16 +34,16 @@ export const IDLE_FLAGS = '--max-semi-space-size=1 --max-old-space-size=16 --jit
 
 /**
  * Extra Node flags per program (others get NODE_FLAGS only). Tried and left
+ * out for tcprules: --no-opt (Maglev as the top tier), which helped while
+ * its compile ran in many small functions; with the one-loop fast path
+ * (src/lib/rules.ts fastLines) TurboFan's OSR pays: 100 000 rules 46.7 vs
+ * 48.6 ms, 1 000 000 rules 222 vs 268 ms (bench/tcprules.ts). Tried and left
  * out for the one-shot tools: Node's module compile cache
  * (NODE_COMPILE_CACHE), no measurable gain for a few small modules
  * (svstat 37.5 vs 37.3 ms median of 80, bench/startup.ts conditions), and
  * the variable would leak into exec'd programs' environments.
  */
 export const PROGRAM_FLAGS: Record<string, string> = {
-  // one-shot compile: with TurboFan off (Maglev still optimizes) 100 000
-  // rules take ~25% less CPU (its compiles cost more than they save in a
-  // ~60 ms run); 1 000 000 rules ~14% more (bench/tcprules.ts)
-  tcprules: '--no-opt',
   supervise: IDLE_FLAGS,
   svscan: IDLE_FLAGS,
   readproctitle: IDLE_FLAGS,
@@ -53,7 +53,8 @@ export const PROGRAM_FLAGS: Record<string, string> = {
  * Programs whose launcher runs a one-file CommonJS bundle of an entry module
  * (path without `.ts`, bundled to dist/bundle/NAME.cjs by src/mkbundle.ts)
  * instead of launch.js: short one-shot tools whose start-up is most of their
- * run. tcprules: ~8 ms less start-up than launch.js (bench/tcprules.ts).
+ * run. tcprules: ~12 ms less start-up than launch.js (a 3-line rules file:
+ * 21.7 vs 34.2 ms median, bench/tcprules.ts).
  */
 export const BUNDLED: Record<string, string> = {
   tcprules: 'src/lib/launch-tcprules',
