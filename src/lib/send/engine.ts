@@ -564,8 +564,7 @@ export class Engine {
   // ------------------------------------------------------------ DONE
 
   private async injectbounce(id: number): Promise<boolean> {
-    const info = this.getinfo(id);
-    if (!info) return false;
+    // as injectbounce(): no bounce file, nothing to do (info is read only when there is one)
     const bname = this.fn('bounce', id);
     let paragraphs: Buffer;
     try {
@@ -575,6 +574,8 @@ export class Engine {
       this.o.log(`warning: unable to stat ${bname}`);
       return false;
     }
+    const info = this.getinfo(id);
+    if (!info) return false;
     const plan = bouncePlan(info.sender, this.ctl.doublebounceto);
     if (plan === 'discard') this.o.log(`triple bounce: discarding ${bname}`);
     else {
