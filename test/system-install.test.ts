@@ -80,6 +80,12 @@ function uids(pid: number): number[] {
   return m ? m.slice(1).map(Number) : [];
 }
 
+/** Real, effective, saved and fs gids of a process. */
+function gids(pid: number): number[] {
+  const m = /^Gid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+  return m ? m.slice(1).map(Number) : [];
+}
+
 /** The children of pid, with their command lines. */
 function children(pid: number): Array<{ pid: number; cmd: string }> {
   const out: Array<{ pid: number; cmd: string }> = [];
@@ -224,7 +230,7 @@ describe.skipIf(skip !== '')('the system install as root, with qmail users', () 
     if (aliasHome !== undefined) await accountCmd('usermod', ['-d', aliasHome, 'alias']);
   }, 30000);
 
-  it('the services run as the setup arranges: send qmails, clean qmailq, rspawn qmailr, lspawn root, queued qmailq, tcpserver qmaild', () => {
+  it('the services run as the setup arranges: send qmails, clean qmailq, rspawn qmailr, lspawn root (all gid qmail), queued qmailq, tcpserver qmaild:nofiles', () => {
     const ids = qmailIds().users;
     const sp = send!.proc.pid!;
     expect(uids(sp)).toEqual(Array(4).fill(ids.qmails));
@@ -236,6 +242,10 @@ describe.skipIf(skip !== '')('the system install as root, with qmail users', () 
     expect(uids(queued!.proc.pid!)).toEqual(Array(4).fill(ids.qmailq));
     expect(uids(smtpd!.proc.pid!)).toEqual(Array(4).fill(ids.qmaild));
     expect(statSync(`${h}/qmail-queued/socket`).uid).toBe(ids.qmailq);
+    // gid qmail for qmail-start's children and the queue service, nofiles for tcpserver (LWQ's NOFILESGID)
+    const { qmail, nofiles } = qmailIds().groups;
+    for (const pid of [sp, ...kids.map((k) => k.pid), queued!.proc.pid!]) expect(gids(pid)).toEqual(Array(4).fill(qmail));
+    expect(gids(smtpd!.proc.pid!)).toEqual(Array(4).fill(nofiles));
   });
 
   it('qmail-inject by nobody and by root, qmail-queue by root: delivered as the recipient, Received names the injecting uid', async () => {
@@ -271,6 +281,21 @@ describe.skipIf(skip !== '')('the system install as root, with qmail users', () 
     for (const d of ['info', 'local', 'remote']) expect([d, statSync(`${q}/${d}/${info[0]}`).uid]).toEqual([d, ids.qmails]);
   });
 
+  it('a bounce is queued by qmail-send running as qmails (invoked for bounce) and delivered as the sender', async () => {
+    const n = readdirSync(`${box}/new`).length;
+    const r = await execa(ours('setuidgid'), ['nobody', `${h}/bin/qmail-inject`, '-f', `${USER}@mail.example.com`, 'nosuch@mail.example.com'], { env, extendEnv: false, input: 'Subject: bounce-me\n\nbounce-me\n', reject: false });
+    expect([r.exitCode, r.stderr]).toEqual([0, '']);
+    await delivered(box, n + 1);
+    const m = find(box, 'bounce-me');
+    expect(m.uid).toBe(pw.uid);
+    expect(m.text).toMatch(new RegExp(`^Return-Path: <>\\nDelivered-To: ${USER}@mail\\.example\\.com\\nReceived: \\(qmail \\d+ invoked for bounce\\); `));
+    expect(m.text).toContain('Sorry, no mailbox here by that name. (#5.1.1)');
+    // qmail-send hears the service's answer, records the bounce and finishes the message
+    const id = /^info msg (\d+): .* from <qmtest1@mail\.example\.com> /.exec(send!.out.find((l) => /^info msg \d+: .* from <qmtest1@mail\.example\.com> /.test(l))!)![1];
+    await until(() => send!.out.includes(`end msg ${id}`), 15000, 50);
+    expect(send!.out.filter((l) => l.startsWith(`bounce msg ${id} qp `))).toHaveLength(1);
+  });
+
   it('SMTP through tcpserver as qmaild: invoked from network, delivered as the recipient', async () => {
     const n = readdirSync(`${box}/new`).length;
     const rep = await smtp(port, ['HELO client.example\r\n', 'MAIL FROM:<a@client.example>\r\n', `RCPT TO:<${USER}@mail.example.com>\r\n`, 'DATA\r\n', 'Subject: via-smtp\r\n\r\nvia-smtp\r\n.\r\n', 'QUIT\r\n']);
@@ -303,5 +328,14 @@ describe.skipIf(skip !== '')('the system install as root, with qmail users', () 
     for (const w of workers) expect(uids(w.pid)).not.toContain(0);
     const owners = [box, abox].flatMap((d) => readdirSync(`${d}/new`).map((f) => statSync(`${d}/new/${f}`).uid));
     expect(owners).not.toContain(0);
+  });
+
+  it('TERM: qmail-send (as qmails) finishes and exits 0, its spawners after it', async () => {
+    const p = send!.proc;
+    const exited = new Promise<[number | null, string | null]>((r) => p.once('close', (c, sig) => r([c, sig])));
+    p.kill('SIGTERM');
+    const late = new Promise<string>((r) => setTimeout(() => r('still running 15 s after TERM'), 15000).unref());
+    expect(await Promise.race([exited, late])).toEqual([0, null]);
+    expect(send!.out.at(-1)).toBe('status: exiting');
   });
 });

@@ -21,6 +21,7 @@
  * qmail-send holds the lock, or a spawner sent no greeting.
  */
 import { closeSync, constants, openSync, statSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import type { Ctx } from '../lib/program.ts';
 import { LOCK_EX, LOCK_NB, sys } from '../lib/native.ts';
 import { qmailHome } from '../lib/qmailhome.ts';
@@ -30,8 +31,22 @@ import { Engine } from '../lib/send/engine.ts';
 import { SendLog } from '../lib/send/log.ts';
 import { readGreeting } from '../lib/send/pipes.ts';
 
+/**
+ * Keep Node from ever making stdio streams of fds 1 and 2, which are
+ * qmail-lspawn's pipes here: net.Socket's destroy consults process.stderr,
+ * whose first use opens fd 2 a second time in the event loop and fails
+ * (EEXIST), so a socket qmail-send closes (the injection service's, when it
+ * queues a bounce on a system install) would end in 'error' instead of
+ * 'close'. qmail-send has no stdout or stderr of its own: both discard.
+ */
+function shieldStdio(): void {
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  for (const k of ['stdout', 'stderr'] as const) Object.defineProperty(process, k, { value: sink, configurable: true, writable: true });
+}
+
 /** qmail-send: see the module comment; resolves 0 after TERM, 111 when it cannot start. */
 export async function main(ctx: Ctx): Promise<number> {
+  shieldStdio();
   const log = new SendLog(0);
   const alert = (s: string): number => {
     log.line(`alert: cannot start: ${s}`);
