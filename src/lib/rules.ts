@@ -131,18 +131,24 @@ function addressEnd(b: Buffer, s: number, e: number): number {
 /**
  * A range bound b[s..e) as tcprules reads it: DJB's scan_ulong on the field
  * as a C string, so the field ends at its first NUL; the digits before must
- * make up all of it (empty = 0); the value wraps mod 2^64. A non-digit
- * throws the syntax error for the line b[ls..le).
+ * make up all of it (empty = 0); the value wraps mod 2^64. Returns the
+ * value, or 256 for any value above 255 (all a range needs: the top is
+ * clamped to 255, a bottom above it gives nothing). Plain numbers while
+ * exact, BigInt past 15 digits. A non-digit throws the syntax error for
+ * the line b[ls..le).
  */
-function rangeNumber(b: Buffer, s: number, e: number, ls: number, le: number): bigint {
-  let n = 0n;
+function rangeNumber(b: Buffer, s: number, e: number, ls: number, le: number): number {
+  let n = 0;
+  let big: bigint | undefined;
   for (let i = s; i < e; i++) {
     const c = b[i];
     if (c === 0) break;
     if (c < 0x30 || c > 0x39) syntax(b, ls, le);
-    n = (n * 10n + BigInt(c - 0x30)) & 0xffffffffffffffffn;
+    if (big === undefined && n < 1e14) n = n * 10 + (c - 0x30);
+    else big = ((big ?? BigInt(n)) * 10n + BigInt(c - 0x30)) & 0xffffffffffffffffn;
   }
-  return n;
+  if (big !== undefined) return big > 255n ? 256 : Number(big);
+  return n > 255 ? 256 : n;
 }
 
 /** Index of the last `@` in b[s..e) (the address of `info@address`), or s - 1. */
@@ -218,21 +224,20 @@ function addAddress(b: Buffer, s: number, e: number, db: Buffer, dlen: number, o
     let right = find(b, DOT, dash + 1, e);
     if (right < 0) right = e;
     const bot = rangeNumber(b, left, dash, ls, le);
-    let top = rangeNumber(b, dash + 1, right, ls, le);
-    if (top > 255n) top = 255n;
+    const top = Math.min(rangeNumber(b, dash + 1, right, ls, le), 255);
     if (bot > top) return;
     const head = left - s;
     const tail = e - right;
     if (keyScratch.length < head + tail + 3) keyScratch = Buffer.allocUnsafe(2 * (head + tail + 3));
     const k = keyScratch;
-    b.copy(k, 0, s, left);
-    for (let n = Number(bot); n <= Number(top); n++) {
+    for (let j = 0; j < head; j++) k[j] = b[s + j];
+    for (let n = bot; n <= top; n++) {
       let o = head;
       if (n >= 100) k[o++] = 0x30 + ((n / 100) | 0);
       if (n >= 10) k[o++] = 0x30 + (((n / 10) | 0) % 10);
       k[o++] = 0x30 + (n % 10);
-      b.copy(k, o, right, e);
-      out.addBytes(k, 0, o + tail, db, 0, dlen);
+      for (let j = right; j < e; j++) k[o++] = b[j];
+      out.addBytes(k, 0, o, db, 0, dlen);
     }
     return;
   }
@@ -328,18 +333,68 @@ export function parseRuleLine(line: Buffer): RuleRecord[] | undefined {
 }
 
 /**
- * Records compiled by fastLines, waiting to go to the sink in one call
- * (RecordSink.addRecords): buf[0..len) in cdb record layout, n records, the
- * first one at file position base.
+ * Records compiled from a chunk's lines, waiting to go to the sink in one
+ * call (RecordSink.addRecords): buf[0..len) in cdb record layout, n records,
+ * the first one at file position base. fastLines writes into it directly;
+ * as a RuleSink it takes compileLine's records for the other lines.
  */
-interface Batch {
-  buf: Buffer;
-  len: number;
-  base: number;
-  hashes: Int32Array;
-  positions: Int32Array;
-  counts: Int32Array;
-  n: number;
+class Batch implements RuleSink {
+  buf = Buffer.allocUnsafe(0);
+  len = 0;
+  base = 0;
+  hashes = new Int32Array(0);
+  positions = new Int32Array(0);
+  readonly counts = new Int32Array(256);
+  n = 0;
+
+  /** Make room for `bytes` more bytes and `records` more records. */
+  reserve(bytes: number, records: number): void {
+    if (this.len + bytes > this.buf.length) {
+      const b = Buffer.allocUnsafe(Math.max(this.len + bytes, 2 * this.buf.length));
+      this.buf.copy(b, 0, 0, this.len);
+      this.buf = b;
+    }
+    if (this.n + records > this.hashes.length) {
+      const size = Math.max(this.n + records, 2 * this.hashes.length);
+      const h = new Int32Array(size);
+      h.set(this.hashes.subarray(0, this.n));
+      this.hashes = h;
+      const p = new Int32Array(size);
+      p.set(this.positions.subarray(0, this.n));
+      this.positions = p;
+    }
+  }
+
+  addBytes(kb: Buffer, ks: number, ke: number, db: Buffer, ds: number, de: number): void {
+    const klen = ke - ks;
+    const dlen = de - ds;
+    this.reserve(8 + klen + dlen, 1);
+    const out = this.buf;
+    const u = this.len;
+    out[u] = klen;
+    out[u + 1] = klen >> 8;
+    out[u + 2] = klen >> 16;
+    out[u + 3] = klen >>> 24;
+    out[u + 4] = dlen;
+    out[u + 5] = dlen >> 8;
+    out[u + 6] = dlen >> 16;
+    out[u + 7] = dlen >>> 24;
+    // byte loops: records are short, and a native copy per field costs more
+    let k = u + 8;
+    let h = 5381;
+    for (let j = ks; j < ke; j++) {
+      const c = kb[j];
+      h = Math.imul(h, 33) ^ c;
+      out[k++] = c;
+    }
+    for (let j = ds; j < de; j++) out[k++] = db[j];
+    const n = this.n;
+    this.hashes[n] = h;
+    this.positions[n] = this.base + u;
+    this.counts[h & 255]++;
+    this.n = n + 1;
+    this.len = k;
+  }
 }
 
 /**
@@ -352,7 +407,8 @@ interface Batch {
  * quote X that is not a space or tab. Returns the start of the first line it
  * leaves to compileLine (anything else, bad lines included), or e.
  * t must have room for 2 * (e - s) bytes and (e - s) / 6 + 1 records more
- * (a record is at most 4 bytes longer than its line, a line at least 6).
+ * (Batch.reserve; a record is at most 4 bytes longer than its line, a line
+ * at least 6).
  * Written as one loop over the bytes, with no calls, for the JIT: most of a
  * short tcprules run is spent here, in code optimized while it runs (OSR).
  */
@@ -480,22 +536,14 @@ function flushBatch(t: Batch, out: RuleSink): void {
  * end() the last line if it has no `\n`. Records go to the sink in input
  * order; the first bad line throws RulesSyntaxError (records of earlier
  * lines have been sent). Only a line split across chunks is copied. The
- * lines of a chunk go through fastLines into a batch, handed to the sink at
- * the end of the chunk (RecordSink.addRecords when it has it) or before a
- * line that needs compileLine.
+ * records of a chunk's complete lines (fastLines, compileLine for the lines
+ * it leaves) gather in a Batch handed to the sink at the end of the chunk
+ * (in one RecordSink.addRecords call when the sink has it).
  */
 export class RuleLines {
   private readonly out: RuleSink;
   private rest: Buffer | undefined;
-  private readonly batch: Batch = {
-    buf: Buffer.allocUnsafe(0),
-    len: 0,
-    base: 0,
-    hashes: new Int32Array(0),
-    positions: new Int32Array(0),
-    counts: new Int32Array(256),
-    n: 0,
-  };
+  private readonly batch = new Batch();
 
   constructor(out: RuleSink) {
     this.out = out;
@@ -523,25 +571,24 @@ export class RuleLines {
     if (start < chunk.length) this.rest = Buffer.from(chunk.subarray(start));
   }
 
-  /** Compile chunk[s..e), complete lines. */
+  /** Compile chunk[s..e), complete lines, through the batch. */
   private lines(chunk: Buffer, s: number, e: number): void {
     const t = this.batch;
-    const size = e - s;
-    if (t.buf.length < 2 * size) t.buf = Buffer.allocUnsafe(2 * size);
-    if (t.hashes.length < size / 6 + 1) {
-      t.hashes = new Int32Array(size / 6 + 1);
-      t.positions = new Int32Array(size / 6 + 1);
-    }
-    const sink = this.out as Partial<RecordSink>;
+    t.base = (this.out as Partial<RecordSink>).position ?? 0;
     for (;;) {
-      t.base = sink.position ?? 0;
+      t.reserve(2 * (e - s), Math.floor((e - s) / 6) + 1);
       s = fastLines(chunk, s, e, t);
-      flushBatch(t, this.out);
-      if (s === e) return;
+      if (s === e) break;
       const nl = chunk.indexOf(NL, s) + 1;
-      compileLine(chunk, s, nl, this.out);
+      try {
+        compileLine(chunk, s, nl, t);
+      } catch (err) {
+        flushBatch(t, this.out); // the records of the lines before
+        throw err;
+      }
       s = nl;
     }
+    flushBatch(t, this.out);
   }
 
   /** Compile a last line that had no `\n`. */
