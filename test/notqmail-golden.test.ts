@@ -19,6 +19,7 @@ import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { ROOT, ours, tmpdir } from './helpers.ts';
 import { cdbBuild } from '../src/lib/cdb.ts';
 import {
+  atHome,
   maskInjected,
   maskMessage,
   maskReplies,
@@ -93,7 +94,7 @@ describe('qmail-inject -n replays notqmail outputs', () => {
   for (const c of cases.cases) {
     it(c.name, async () => {
       const h = home(cases.controls, c.controls);
-      const r = await runInject(ours('qmail-inject'), withEnv({ ...BASE, ...cases.env, QMAILHOME: h }, c.env), c);
+      const r = await runInject(ours('qmail-inject'), atHome(withEnv({ ...BASE, ...cases.env, QMAILHOME: h }, c.env), h), c);
       expect(r.err.toString('latin1')).toBe(results[c.name].stderr);
       expect(r.status).toBe(results[c.name].status);
       expect(maskInjected(r.out)).toBe(maskInjected(readFileSync(`${FIX}/inject/${c.name}.out`)));

@@ -88,6 +88,11 @@ export function withEnv(base: Record<string, string>, delta: EnvDelta = {}): Rec
   return env;
 }
 
+/** `@HOME@` in the environment's values stands for the qmail home of the run (QMAILMFTFILE=@HOME@/control/mft). */
+export function atHome(env: Record<string, string>, home: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replaceAll('@HOME@', home)]));
+}
+
 /**
  * Write a control directory: `base` with `delta` applied (null removes).
  * `morercpthosts` is written as is; the caller turns it into
