@@ -178,6 +178,10 @@ describe.skipIf(skip !== '')('the system install as root, with qmail users', () 
     port = await freePort();
     const closed = await freePort(); // nothing listens here: remote deliveries defer
     const setupEnv = { ...L, QMAIL_LISTEN: '127.0.0.1', QMAIL_SMTP_PORT: String(port), QMAIL_POP3_PORT: String(await freePort()) };
+    // qmail-getpw takes the alias user's home from passwd: this tree's alias directory
+    // (an alias user left by an earlier run points elsewhere; restored afterwards)
+    aliasHome = getpwnam('alias')?.home;
+    if (aliasHome !== undefined) await accountCmd('usermod', ['-d', `${h}/alias`, 'alias']);
     let r;
     for (let i = 0; ; i++) {
       r = await execa(`${ROOT}/qmailctl`, ['setup', 'mail.example.com'], { env: setupEnv, reject: false });
@@ -189,10 +193,6 @@ describe.skipIf(skip !== '')('the system install as root, with qmail users', () 
     const ids = qmailIds();
     for (const [n, v] of [...Object.entries(ids.users), ...Object.entries(ids.groups)]) expect(v, n).toBeDefined();
 
-    // qmail-getpw takes the alias user's home from passwd: this tree's alias directory
-    aliasHome = getpwnam('alias')!.home;
-    if (aliasHome !== `${h}/alias`) await accountCmd('usermod', ['-d', `${h}/alias`, 'alias']);
-    else aliasHome = undefined;
 
     mkdirSync(`${top}/home`, { mode: 0o755 });
     const had = getpwnam(USER);
@@ -337,5 +337,19 @@ describe.skipIf(skip !== '')('the system install as root, with qmail users', () 
     const late = new Promise<string>((r) => setTimeout(() => r('still running 15 s after TERM'), 15000).unref());
     expect(await Promise.race([exited, late])).toEqual([0, null]);
     expect(send!.out.at(-1)).toBe('status: exiting');
+  });
+
+  it("setup's check names an alias user whose home is not this tree's alias directory, with the usermod that fixes it", async () => {
+    const alias = qmailIds().users.alias!;
+    // lspawn's workers (one ran as alias) end once qmail-send is gone
+    await until(async () => (await execa('pgrep', ['-u', String(alias)], { reject: false })).exitCode === 1, 15000, 100);
+    await accountCmd('usermod', ['-d', `${top}/elsewhere`, 'alias']);
+    try {
+      // setup again: nothing to create, then its check (a system install's: accounts and owners too)
+      const r = await execa(`${ROOT}/qmailctl`, ['setup', 'mail.example.com'], { env: { ...L }, reject: false });
+      expect([r.exitCode, r.stdout]).toEqual([0, `! user alias has home directory ${top}/elsewhere, so mail for root and postmaster goes there, not to ${h}/alias\n...try: usermod -d ${h}/alias alias`]);
+    } finally {
+      await accountCmd('usermod', ['-d', `${h}/alias`, 'alias']);
+    }
   });
 });

@@ -12,11 +12,13 @@
  *
  * Owners are checked only for a system install (`system`), and only for
  * qmail accounts that exist on this machine; an embedded or test tree
- * belongs to whoever made it.
+ * belongs to whoever made it. A system install also needs the alias user's
+ * home (from passwd, as qmail-getpw reads it) to be its HOME/alias.
  */
 import { lstatSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { qmailIds, QMAIL_GROUPS, QMAIL_USERS, type QmailUser } from '../qmailids.ts';
+import { getpwnam } from '../passwd.ts';
 import { DEFAULT_SPLIT } from '../queue/layout.ts';
 import type { Layout } from './layout.ts';
 import { SERVICES } from './tree.ts';
@@ -47,6 +49,10 @@ export function checkInstall(l: Layout, system: boolean): Problem[] {
         const h = u === 'alias' ? `${l.home}/alias` : l.home;
         ps.push({ what: `user ${u} does not exist`, fix: `useradd -g ${g} -d ${h} -s /bin/true ${u}` });
       }
+    // qmail-getpw takes the alias user's home from passwd: root's, postmaster's and unknown users' mail goes there
+    const alias = ids.users.alias !== undefined ? getpwnam('alias') : undefined;
+    if (alias && resolve(alias.home) !== resolve(`${l.home}/alias`))
+      ps.push({ what: `user alias has home directory ${alias.home}, so mail for root and postmaster goes there, not to ${l.home}/alias`, fix: `usermod -d ${l.home}/alias alias` });
   }
   const st = (p: string): Stats | undefined => {
     try {
