@@ -184,5 +184,5 @@ export function maskInjected(b: Buffer): string {
     .toString('latin1')
     .replace(/^((?:Resent-)?Date): \d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d -0000$/gm, '$1: DATE')
     .replace(/^((?:Resent-)?Message-ID): <\d+\.\d+\.qmail@([^>]*)>$/gm, '$1: <TIME.PID.qmail@$2>')
-    .replace(/^(Return-Path: <.*)-\d+\.\d+@/m, '$1-TIME.PID@');
+    .replace(/^(Return-Path: <.*)-\d+\.\d+(-?@)/m, '$1-TIME.PID$2');
 }
