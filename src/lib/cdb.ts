@@ -17,8 +17,9 @@
  * Public API:
  *   cdbHash(key)                      the cdb hash of a key (uint32)
  *   new CdbWriter(fd) / .add / .addBytes / .finish  stream records into an open file
+ *   .addRecords / .position           records already in cdb layout, in bulk (tcprules)
  *   cdbBuild(records)                 the whole file as a Buffer (in memory)
- *   CdbFile.create(tmp) / .add / .addBytes / .commit(path) / .abandon()
+ *   CdbFile.create(tmp) / .add / .addBytes / .addRecords / .commit(path) / .abandon()
  *   cdbWriteAtomic(path, tmp, fill)   the same in one call: tmp, fsync, rename
  *   Cdb.open(path) / Cdb.load(path) / Cdb.fromBuffer(buf)
  *   cdb.get(key) / .getAll(key) / .entries() / .close()

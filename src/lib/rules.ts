@@ -8,7 +8,8 @@
  *   parseRuleLine(line)            one input line -> cdb records (or skip)
  *   compileRules(chunks, add)      a whole rules text, streamed (async), -> add(key, data)
  *   new RuleLines(sink).push(chunk)/.end()  the same, synchronous, into a RuleSink
- *                                  (key/data byte ranges; tcprules' fast path)
+ *                                  (key/data byte ranges) or a RecordSink (whole
+ *                                  cdb records in bulk: tcprules' fast path)
  *   RulesSyntaxError               a bad line (tcprules: `unable to parse this line`)
  *   rulesLookup(reader, ip, host?, info?) -> { key, value } | undefined
  *   ruleItems(value) / decodeRule(value) -> { deny, env }
