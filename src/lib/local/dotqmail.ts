@@ -57,6 +57,12 @@ function pathOf(homedir: string, name: string): Buffer {
 function qmeExists(homedir: string, name: string, patrn: number): { text: string; x: boolean } | undefined {
   let fd: number;
   try {
+    // most names looked for do not exist: a stat says so without building an ENOENT exception (any other error: open reports it)
+    if (statSync(pathOf(homedir, name), { throwIfNoEntry: false }) === undefined) return undefined;
+  } catch {
+    /* below */
+  }
+  try {
     fd = openSync(pathOf(homedir, name), constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     const c = errCode(e);
@@ -114,8 +120,7 @@ export function qmeSearch(homedir: string, dash: string, safeext: string, ext: s
 export function ownerProbe(homedir: string, dash: string, safeext: string, suffix: string): boolean {
   const name = `.qmail${dash}${safeext}${suffix}`;
   try {
-    statSync(pathOf(homedir, name));
-    return true;
+    return statSync(pathOf(homedir, name), { throwIfNoEntry: false }) !== undefined;
   } catch (e) {
     if (isTempErrno(errCode(e))) throw new DotQmailError(`Unable to open ${name}: ${errstr(e)}. (#4.3.0)`);
     return false;

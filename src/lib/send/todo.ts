@@ -83,8 +83,9 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
       return undefined;
     }
     for (const n of [...chanName, infoName]) {
+      // these files are qmail-send's alone and normally absent: a stat says so without building an ENOENT exception
       try {
-        unlinkSync(`${queue}/${n}`);
+        if (statSync(`${queue}/${n}`, { throwIfNoEntry: false }) !== undefined) unlinkSync(`${queue}/${n}`);
       } catch (e) {
         if (errCode(e) !== 'ENOENT') {
           log(`warning: unable to unlink ${n}`);
