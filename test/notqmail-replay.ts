@@ -27,6 +27,8 @@ export interface SmtpCase {
   env?: EnvDelta;
   controls?: EnvDelta;
   keepOpen?: boolean;
+  /** The pause after each write, ms (default 40). */
+  pauseMs?: number;
 }
 
 export interface SmtpCases {
@@ -52,6 +54,8 @@ export interface InjectCases {
 /** What one session produced: the bytes written to stdout, the exit status, the queued messages. */
 export interface SmtpResult {
   out: Buffer;
+  /** stderr (qmail-smtpd writes nothing there; kept to explain a failure) */
+  err: Buffer;
   status: number;
   messages: Array<{ msg: Buffer; env: Buffer }>;
 }
@@ -105,7 +109,7 @@ export function writeControls(dir: string, base: Record<string, string>, delta: 
 }
 
 /** The writes of a session, in order: Buffers to send, numbers to wait. */
-function writes(steps: Step[]): Array<Buffer | number> {
+function writes(steps: Step[], pause: number): Array<Buffer | number> {
   const w: Array<Buffer | number> = [];
   for (const s of steps) {
     if (typeof s === 'string') w.push(bytes(`${s}\r\n`));
@@ -116,9 +120,25 @@ function writes(steps: Step[]): Array<Buffer | number> {
       w.push(s.pause);
       continue;
     }
-    w.push(PAUSE);
+    w.push(pause);
   }
   return w;
+}
+
+/**
+ * The same session cut into writes of 1 to `max` bytes (sizes from the
+ * seeded PRNG `rnd`), 1 ms apart: qmail-smtpd's output does not depend on
+ * how its input arrives, so the golden transcript of `c` still holds.
+ */
+export function chunked(c: SmtpCase, rnd: () => number, max = 7): SmtpCase {
+  const all = Buffer.concat(writes(c.send, 0).filter((w): w is Buffer => typeof w !== 'number')).toString('latin1');
+  const send: Step[] = [];
+  for (let p = 0; p < all.length; ) {
+    const n = 1 + Math.floor(rnd() * max);
+    send.push({ raw: all.slice(p, p + n) });
+    p += n;
+  }
+  return { ...c, send, pauseMs: 1 };
 }
 
 /**
@@ -144,7 +164,7 @@ export async function runSmtpSession(cmd: string, env: Record<string, string>, c
   p.stdin!.on('error', () => {}); // EPIPE: the server has gone (QUIT, bare LF, timeout)
   let gone = false;
   void p.finally(() => (gone = true));
-  for (const w of writes(c.send)) {
+  for (const w of writes(c.send, c.pauseMs ?? PAUSE)) {
     if (typeof w === 'number') await new Promise((r) => setTimeout(r, w));
     else if (!gone && !p.stdin!.destroyed) p.stdin!.write(w);
   }
@@ -157,7 +177,7 @@ export async function runSmtpSession(cmd: string, env: Record<string, string>, c
     .sort((a, b) => a - b);
   const messages = names.map((n) => ({ msg: readFileSync(`${cap}/${n}.msg`), env: readFileSync(`${cap}/${n}.env`) }));
   rmSync(cap, { recursive: true, force: true });
-  return { out: Buffer.from(r.stdout as Uint8Array), status: r.exitCode ?? -1, messages };
+  return { out: Buffer.from(r.stdout as Uint8Array), err: Buffer.from(r.stderr as Uint8Array), status: r.exitCode ?? -1, messages };
 }
 
 /** Run `cmd -n ARGS` (qmail-inject) with `env` and the case's input; stdout, stderr, exit status. */
