@@ -21,6 +21,7 @@ import { cdbBuild } from '../src/lib/cdb.ts';
 import {
   atHome,
   chunked,
+  maskEnvelope,
   maskInjected,
   maskMessage,
   maskReplies,
@@ -96,14 +97,20 @@ describe('qmail-smtpd replays notqmail transcripts', () => {
 
 describe('qmail-inject -n replays notqmail outputs', () => {
   const cases: InjectCases = JSON.parse(readFileSync(`${FIX}/inject/cases.json`, 'utf8'));
-  const results: Record<string, { status: number; stderr: string }> = JSON.parse(readFileSync(`${FIX}/inject/results.json`, 'utf8'));
+  const results: Record<string, { status: number; stderr: string; messages?: number }> = JSON.parse(readFileSync(`${FIX}/inject/results.json`, 'utf8'));
+  const work = tmpdir('nqgold-work-');
   for (const c of cases.cases) {
     it(c.name, async () => {
       const h = home(cases.controls, c.controls);
-      const r = await runInject(ours('qmail-inject'), atHome(withEnv({ ...BASE, ...cases.env, QMAILHOME: h }, c.env), h), c);
+      const r = await runInject(ours('qmail-inject'), atHome(withEnv({ ...BASE, ...cases.env, QMAILHOME: h }, c.env), h), c, work);
       expect(r.err.toString('latin1')).toBe(results[c.name].stderr);
       expect(r.status).toBe(results[c.name].status);
       expect(maskInjected(r.out)).toBe(maskInjected(readFileSync(`${FIX}/inject/${c.name}.out`)));
+      expect(r.messages.length).toBe(results[c.name].messages ?? 0);
+      r.messages.forEach((m, i) => {
+        expect(maskInjected(m.msg)).toBe(maskInjected(readFileSync(`${FIX}/inject/${c.name}.${i + 1}.msg`)));
+        expect(maskEnvelope(m.env)).toBe(maskEnvelope(readFileSync(`${FIX}/inject/${c.name}.${i + 1}.env`)));
+      });
     });
   }
 });

@@ -43,6 +43,8 @@ export interface InjectCase {
   env?: EnvDelta;
   controls?: EnvDelta;
   input: string;
+  /** run without -n's printing: QMAILQUEUE is the capture script, the queued message and envelope are compared */
+  queue?: boolean;
 }
 
 export interface InjectCases {
@@ -171,19 +173,49 @@ export async function runSmtpSession(cmd: string, env: Record<string, string>, c
   if (!c.keepOpen) p.stdin!.end();
   const r = await p;
   if (c.keepOpen) p.stdin!.destroy();
-  const names = readdirSync(cap)
-    .filter((f) => f.endsWith('.env'))
-    .map((f) => Number(f.slice(0, -4)))
-    .sort((a, b) => a - b);
-  const messages = names.map((n) => ({ msg: readFileSync(`${cap}/${n}.msg`), env: readFileSync(`${cap}/${n}.env`) }));
+  const messages = captured(cap);
   rmSync(cap, { recursive: true, force: true });
   return { out: Buffer.from(r.stdout as Uint8Array), err: Buffer.from(r.stderr as Uint8Array), status: r.exitCode ?? -1, messages };
 }
 
-/** Run `cmd -n ARGS` (qmail-inject) with `env` and the case's input; stdout, stderr, exit status. */
-export async function runInject(cmd: string, env: Record<string, string>, c: InjectCase): Promise<{ out: Buffer; err: Buffer; status: number }> {
+/** What a qmail-inject run produced; `messages` only when the case queues (`queue`). */
+export interface InjectResult {
+  out: Buffer;
+  err: Buffer;
+  status: number;
+  messages: Array<{ msg: Buffer; env: Buffer }>;
+}
+
+/** The messages the capture script kept in `cap`, in order. */
+function captured(cap: string): Array<{ msg: Buffer; env: Buffer }> {
+  return readdirSync(cap)
+    .filter((f) => f.endsWith('.env'))
+    .map((f) => Number(f.slice(0, -4)))
+    .sort((a, b) => a - b)
+    .map((n) => ({ msg: readFileSync(`${cap}/${n}.msg`), env: readFileSync(`${cap}/${n}.env`) }));
+}
+
+/**
+ * Run `cmd ARGS` (qmail-inject; ARGS default `-n`) with `env` and the case's
+ * input: stdout, stderr, exit status. A case with `queue` runs with
+ * QMAILQUEUE set to the capture script (written into `work`), whose kept
+ * messages and envelopes are returned.
+ */
+export async function runInject(cmd: string, env: Record<string, string>, c: InjectCase, work?: string): Promise<InjectResult> {
+  let cap: string | undefined;
+  if (c.queue) {
+    if (!work) throw new Error('a queueing case needs a work directory');
+    cap = `${work}/cap-${c.name}`;
+    rmSync(cap, { recursive: true, force: true });
+    mkdirSync(cap, { recursive: true });
+    writeFileSync(`${work}/capture`, CAPTURE);
+    chmodSync(`${work}/capture`, 0o755);
+    env = { CAPDIR: cap, QMAILQUEUE: `${work}/capture`, ...env };
+  }
   const r = await execa(cmd, c.args ?? ['-n'], { env, extendEnv: false, input: bytes(c.input), encoding: 'buffer', stripFinalNewline: false, reject: false, timeout: 20_000 });
-  return { out: Buffer.from(r.stdout as Uint8Array), err: Buffer.from(r.stderr as Uint8Array), status: r.exitCode ?? -1 };
+  const messages = cap ? captured(cap) : [];
+  if (cap) rmSync(cap, { recursive: true, force: true });
+  return { out: Buffer.from(r.stdout as Uint8Array), err: Buffer.from(r.stderr as Uint8Array), status: r.exitCode ?? -1, messages };
 }
 
 const DATE = /\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d -0000/g;
@@ -205,4 +237,9 @@ export function maskInjected(b: Buffer): string {
     .replace(/^((?:Resent-)?Date): \d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d -0000$/gm, '$1: DATE')
     .replace(/^((?:Resent-)?Message-ID): <\d+\.\d+\.qmail@([^>]*)>$/gm, '$1: <TIME.PID.qmail@$2>')
     .replace(/^(Return-Path: <.*)-\d+\.\d+(-?@)/m, '$1-TIME.PID$2');
+}
+
+/** An envelope with QMAILINJECT=m's `-TIME.PID@` in the sender masked. */
+export function maskEnvelope(b: Buffer): string {
+  return b.toString('latin1').replace(/^(F[^\0]*)-\d+\.\d+(-?@)/, '$1-TIME.PID$2');
 }
