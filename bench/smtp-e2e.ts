@@ -25,7 +25,11 @@
  * each row), a figure the machine's other load hardly changes.
  *
  * Scratch trees are removed only at the end (see bench/smtpd.ts: on ext4
- * without a journal freed inodes slow the next creates).
+ * without a journal freed inodes slow the next creates). They go below
+ * $TMPDIR (default /tmp); files created in a subdirectory of /tmp get inodes
+ * from the same block groups as everything else other work creates and
+ * removes there, whose recently freed inodes every create must skip, so on
+ * a shared machine `TMPDIR=/var/tmp` gives steadier figures.
  *
  * BENCH_CONC=20 (or 1,10) runs only those concurrencies.
  * Profiling: BENCH_PROF=DIR runs qmail-send's tree and tcpserver with
