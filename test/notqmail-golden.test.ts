@@ -91,7 +91,7 @@ describe('qmail-smtpd replays notqmail transcripts', () => {
         expect(maskMessage(m.msg)).toBe(maskMessage(readFileSync(`${FIX}/smtpd/${c.name}.${i + 1}.msg`)));
         expect(m.env.toString('latin1')).toBe(readFileSync(`${FIX}/smtpd/${c.name}.${i + 1}.env`, 'latin1'));
       });
-    });
+    }, 20_000);
   }
 });
 
@@ -111,6 +111,6 @@ describe('qmail-inject -n replays notqmail outputs', () => {
         expect(maskInjected(m.msg)).toBe(maskInjected(readFileSync(`${FIX}/inject/${c.name}.${i + 1}.msg`)));
         expect(maskEnvelope(m.env)).toBe(maskEnvelope(readFileSync(`${FIX}/inject/${c.name}.${i + 1}.env`)));
       });
-    });
+    }, 20_000);
   }
 });
