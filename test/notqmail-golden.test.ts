@@ -5,12 +5,15 @@
  * files (the README there says how: notqmail commit, conf-* values,
  * controls, environment). Here each case runs through OUR program the same
  * way (qmail-smtpd on a pipe as stdin/stdout with the TCP* environment and
- * QMAILQUEUE pointing at a capture script; qmail-inject -n with the same
- * control files under QMAILHOME) and the bytes are compared: the replies,
- * the exit status, every message and envelope handed to the queue; for
- * qmail-inject stdout, stderr and the exit status. Only what legitimately
- * differs between two runs is masked (the acceptance's time and qp, the
- * Received and Date fields' dates, the Message-ID's time and pid).
+ * QMAILQUEUE pointing at a capture script; qmail-inject -n, or queueing
+ * through the same capture script, with the same control files under
+ * QMAILHOME) and the bytes are compared: the replies, the exit status, every
+ * message and envelope handed to the queue; for qmail-inject stdout, stderr,
+ * the exit status and what it queued. Some SMTP sessions run a second time
+ * cut into 1-7 byte writes against the same transcript. Only what
+ * legitimately differs between two runs is masked (the acceptance's time and
+ * qp, the Received and Date fields' dates, the Message-ID's and VERP's time
+ * and pid).
  * Deliberate differences are listed in DELIBERATE below and explained in the
  * README.
  */

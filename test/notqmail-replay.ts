@@ -1,6 +1,6 @@
 /**
  * Replays the scripted cases of test/fixtures/notqmail/ (qmail-smtpd SMTP
- * sessions, qmail-inject -n header cases) against a program and collects
+ * sessions, qmail-inject header cases) against a program and collects
  * what it wrote, so notqmail-golden.test.ts can compare our programs with
  * the transcripts recorded from notqmail's C programs (README.md there says
  * how they were recorded). Nothing here knows which program it runs.
