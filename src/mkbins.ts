@@ -10,8 +10,10 @@
  * exec keeps the pid: supervise's child stays the service's process.
  * A program in BUNDLED runs its one-file bundle instead (dist/bundle/NAME.cjs,
  * written by src/mkbundle.ts in `npm run build`), passing $0 and its arguments.
+ * A program in FRONT_ENDS gets a symbolic link to its native front end
+ * instead of a script.
  */
-import { readdirSync, readFileSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -79,19 +81,20 @@ export function programs(root: string): Array<[string, string]> {
 }
 
 /**
- * Programs whose launcher first execs a native front end
- * (src/native/NAME.c, built into src/native/build/Release by
- * `npm run build:native`), giving it the Node command line as its
- * arguments: the front end hands the work to a long-lived process of ours
- * when one can take it, and otherwise execs that command line itself
- * (inject-client: qmail-inject and sendmail through qmail-queued, see
- * src/lib/inject/served.ts). Without the built front end the launcher execs
- * Node directly.
+ * Programs whose bin/NAME is not a sh launcher but a symbolic link to a
+ * native executable of the same name built by `npm run build:native`
+ * (src/native/build/Release/NAME, from src/native/inject-client.c): it
+ * hands the work to qmail-queued when that can take it (about 1 ms where a
+ * Node start costs 20-45; src/lib/inject/served.ts), and otherwise execs
+ * the same Node command line as launcher() writes, finding the checkout
+ * through /proc/self/exe.
  */
-export const FRONT_ENDS: Record<string, string> = {
-  'qmail-inject': 'inject-client',
-  sendmail: 'inject-client',
-};
+export const FRONT_ENDS = new Set(['qmail-inject', 'sendmail']);
+
+/** Where bin/NAME of a FRONT_ENDS program points (relative to bin/). */
+export function frontEndTarget(name: string): string {
+  return `../src/native/build/Release/${name}`;
+}
 
 /**
  * The text of bin/NAME for a module. The checkout is found without a fork
@@ -108,16 +111,7 @@ if [ -L "$0" ] || [ ! -f "$r/${script}" ]; then
   r=$(PATH=/usr/bin:/bin readlink -f -- "$0") || exit 111
   r=\${r%/bin/*}
 fi
-${front(name, mod)}exec "$r/node_modules/node/bin/node" ${nodeFlags(name)} ${run} "$0" "$@"
-`;
-}
-
-/** The launcher's lines that try program name's native front end, if it has one. */
-function front(name: string, mod: string): string {
-  const f = FRONT_ENDS[name];
-  if (f === undefined) return '';
-  return `f="$r/src/native/build/Release/${f}"
-[ -x "$f" ] && exec "$f" "$r/node_modules/node/bin/node" ${nodeFlags(name)} "$r/dist/src/lib/launch.js" ${mod} "$0" "$@"
+exec "$r/node_modules/node/bin/node" ${nodeFlags(name)} ${run} "$0" "$@"
 `;
 }
 
@@ -126,6 +120,21 @@ export function writeBins(root: string): string[] {
   const names: string[] = [];
   for (const [name, mod] of programs(root)) {
     const path = `${root}/bin/${name}`;
+    if (FRONT_ENDS.has(name)) {
+      const target = frontEndTarget(name);
+      let now: string | undefined;
+      try {
+        now = readlinkSync(path);
+      } catch {
+        /* absent, or a file */
+      }
+      if (now !== target) {
+        rmSync(path, { force: true });
+        symlinkSync(target, path);
+      }
+      names.push(name);
+      continue;
+    }
     const text = launcher(name, mod);
     if (!existsSync(path) || readFileSync(path, 'utf8') !== text) writeFileSync(path, text);
     chmodSync(path, 0o755);

@@ -1,6 +1,7 @@
 /**
  * bin/qmail-inject and bin/sendmail through their native front end
- * (src/native/inject-client.c) and qmail-queued (src/lib/inject/served.ts):
+ * (src/native/inject-client.c, bin/qmail-inject and bin/sendmail are links to
+ * its two builds) and qmail-queued (src/lib/inject/served.ts):
  * for each case, the front end with the service listening gives the same
  * exit code, stdout, stderr and queued message (apart from the Date,
  * Message-ID and Received lines' times and pids) as the Node program run
@@ -20,7 +21,7 @@ import { queueCreate } from '../src/lib/queue/create.ts';
 import { startQueued } from '../src/lib/queue/queued.ts';
 import { queueSocketPath } from '../src/lib/queue/socket.ts';
 
-const CLIENT = `${ROOT}/src/native/build/Release/inject-client`;
+const CLIENT = `${ROOT}/src/native/build/Release/qmail-inject`;
 const skip = existsSync(CLIENT) ? '' : 'the native front end is not built (npm run build:native)';
 if (skip) console.warn(`inject-client tests skipped: ${skip}`);
 

@@ -1,19 +1,22 @@
 /*
- * inject-client: the native front end of bin/qmail-inject and bin/sendmail.
+ * inject-client: bin/qmail-inject and bin/sendmail (symbolic links to the
+ * two executables built from this file, src/native/build/Release/qmail-inject
+ * and .../sendmail; -DFOR_SENDMAIL selects the second).
  *
- *     inject-client NODE [NODE-FLAGS...] .../launch.js MODULE ARGV0 [ARGS...]
+ *     qmail-inject [ args ... ]        sendmail [ args ... ]
  *
- * Its arguments are the command line the launcher would otherwise exec
- * (the pinned Node binary running the program's TypeScript module). It
- * asks the queue-injection service (qmail-queued, on the Unix socket
+ * It asks the queue-injection service (qmail-queued, on the Unix socket
  * $QMAILHOME/qmail-queued/socket, QMAILHOME defaulting to /var/qmail) to
  * run the program in its long-lived process, which saves the 20-45 ms of a
  * Node start per message; the program's code, messages and exit codes are
  * the TypeScript ones either way (src/lib/inject/served.ts is the server
  * side and documents the protocol). When the service is not there, or
  * answers that this invocation needs a process of its own (QMAILQUEUE,
- * QMAILMFTFILE, sendmail -bp/-bs), it execs that command line unchanged, so
- * behaviour never depends on the service running.
+ * QMAILMFTFILE, sendmail -bp/-bs), it execs the Node program exactly as
+ * every other bin/ launcher does (src/mkbins.ts): the checkout's pinned
+ * node_modules/node/bin/node, NODE_FLAGS, dist/src/lib/launch.js, the
+ * module, argv[0] as invoked and the arguments; the checkout is found
+ * through /proc/self/exe. So behaviour never depends on the service running.
  *
  * It passes argv and the environment, copies descriptor 0 to the service
  * when asked (netstring chunks closed by `0:,`), then writes the program's
@@ -24,7 +27,8 @@
  * descriptor 0 cannot be read, or `qmail-inject: fatal: communication with
  * mail server failed (#4.4.2)` when the service breaks the conversation
  * (qmail-queue(8)'s code 74, the same text qmail-inject gives for it);
- * 111 with `inject-client: fatal: unable to run ...` when the exec fails.
+ * 111 with `NAME: fatal: unable to run ...` when the Node program cannot be
+ * exec'd.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,13 +41,42 @@
 
 extern char **environ;
 
-static char **fallback;
+#ifdef FOR_SENDMAIL
+#define NAME "sendmail"
+#else
+#define NAME "qmail-inject"
+#endif
+/* The module launch.js runs, and NODE_FLAGS of src/mkbins.ts (test/launchers.test.ts checks both). */
+#define MODULE "src/qmail/" NAME
+#define NODE_FLAGS "--disable-warning=ExperimentalWarning"
 
-/* Run the Node program itself (the command line we were given). */
+static int sargc;
+static char **sargv;
+
+/* Run the Node program itself, as the sh launchers of src/mkbins.ts do. */
 static void run_node(void)
 {
-  execv(fallback[0], fallback);
-  fprintf(stderr, "inject-client: fatal: unable to run %s: %s\n", fallback[0], strerror(errno));
+  static char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  char *cut = n > 0 ? (exe[n] = 0, strstr(exe, "/src/native/build/")) : 0;
+  if (!cut) {
+    fprintf(stderr, NAME ": fatal: unable to run node: cannot find the checkout from /proc/self/exe\n");
+    _exit(111);
+  }
+  *cut = 0;
+  char **av = calloc((size_t)sargc + 5, sizeof *av);
+  size_t rl = strlen(exe);
+  char *node = malloc(rl + 32), *launch = malloc(rl + 32);
+  if (!av || !node || !launch) _exit(111);
+  sprintf(node, "%s/node_modules/node/bin/node", exe);
+  sprintf(launch, "%s/dist/src/lib/launch.js", exe);
+  av[0] = node;
+  av[1] = NODE_FLAGS;
+  av[2] = launch;
+  av[3] = MODULE;
+  for (int i = 0; i < sargc; i++) av[4 + i] = sargv[i];
+  execv(node, av);
+  fprintf(stderr, NAME ": fatal: unable to run %s: %s\n", node, strerror(errno));
   _exit(111);
 }
 
@@ -141,17 +174,10 @@ static void get_ns(int s, struct buf *b)
 
 int main(int argc, char **argv)
 {
-  int i, m = -1;
-  if (argc < 2) {
-    fprintf(stderr, "inject-client: usage: inject-client node [flags] launch.js module argv0 [args]\n");
-    return 100;
-  }
-  fallback = argv + 1;
-  for (i = 1; i < argc; i++) {
-    size_t l = strlen(argv[i]);
-    if (l >= 10 && strcmp(argv[i] + l - 10, "/launch.js") == 0) { m = i; break; }
-  }
-  if (m < 0 || m + 2 >= argc) run_node();
+  int i;
+  sargc = argc;
+  sargv = argv;
+  if (argc < 1) run_node();
 
   const char *qq = getenv("QMAILQUEUE");
   if ((qq && *qq) || getenv("QMAILMFTFILE")) run_node();
@@ -172,7 +198,7 @@ int main(int argc, char **argv)
   /* The request: I, then argv (ARGV0 and ARGS, each ended by \0), then the environment. */
   struct buf req = {0}, part = {0};
   put(&req, "I", 1);
-  for (i = m + 2; i < argc; i++) put(&part, argv[i], strlen(argv[i]) + 1);
+  for (i = 0; i < argc; i++) put(&part, argv[i], strlen(argv[i]) + 1);
   put_ns(&req, part.p, part.len);
   part.len = 0;
   for (char **e = environ; *e; e++) put(&part, *e, strlen(*e) + 1);

@@ -2,7 +2,7 @@
  * inject/served: qmail-inject and sendmail run inside qmail-queued for a
  * local client, so a message injected from the command line costs no Node
  * start (20-45 ms; the C qmail-inject starts in about 1 ms). The client is
- * the native front end that bin/qmail-inject and bin/sendmail exec first
+ * the native front end that bin/qmail-inject and bin/sendmail link to
  * (src/native/inject-client.c); the program that runs here is the same
  * TypeScript code (src/qmail/qmail-inject.ts's runInject(), sendmail's
  * sendmailPlan()) that `node .../launch.js` would run, with the client's
