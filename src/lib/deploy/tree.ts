@@ -32,12 +32,13 @@
  * Returns the paths it created, in order. Throws fs errors (`.code`) and
  * Error for a failed tcprules.
  */
-import { chownSync, readdirSync, readFileSync, readlinkSync, lstatSync, statSync } from 'node:fs';
+import { chownSync, readdirSync, readlinkSync, lstatSync, statSync } from 'node:fs';
 import { execa } from 'execa';
 import { queueCreate } from '../queue/create.ts';
 import { binPath, ROOT } from '../root.ts';
 import type { Layout } from './layout.ts';
 import { createDir, createFile, createLink, fill, template } from './template.ts';
+import { programs } from '../../mkbins.ts';
 
 /** The supervised services: LWQ's three in LWQ's order, then this product's qmail-queued. */
 export const SERVICES = ['qmail-send', 'qmail-smtpd', 'qmail-pop3d', 'qmail-queued'] as const;
@@ -73,17 +74,12 @@ export function configFast(fqdn: string): Record<string, string> {
   return { me: fqdn, defaultdomain: ddom, plusdomain: pdom, locals: fqdn, rcpthosts: fqdn };
 }
 
-/** The launchers in ROOT/bin whose module is a qmail program (src/qmail/). */
+/** The bin/ programs that are qmail's (modules under src/qmail/, as src/mkbins.ts lists them). */
 export function qmailPrograms(): string[] {
-  const out: string[] = [];
-  for (const n of readdirSync(`${ROOT}/bin`).sort()) {
-    try {
-      if (/ src\/qmail\/[^ ]+ "\$0"/.test(readFileSync(`${ROOT}/bin/${n}`, 'latin1'))) out.push(n);
-    } catch {
-      /* not a readable file */
-    }
-  }
-  return out;
+  return programs(ROOT)
+    .filter(([, mod]) => mod.startsWith('src/qmail/'))
+    .map(([name]) => name)
+    .sort();
 }
 
 /** The text of HOME/bin/qmailctl for a layout. */
