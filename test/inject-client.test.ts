@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { NODE, ROOT, isRoot, ours, tmpdir, until } from './helpers.ts';
 import { queueCreate } from '../src/lib/queue/create.ts';
@@ -111,6 +111,18 @@ describe.skipIf(skip !== '')('qmail-inject and sendmail through qmail-queued', (
     r = await execa(ours('sendmail'), ['-bp'], { env: env(), extendEnv: false, reject: false });
     expect([r.exitCode, r.stderr]).toEqual([0, '']);
     expect(served - before).toBe(1); // asked, answered F, then qmail-qread ran
+  });
+
+  it('sendmail invoked as newaliases or mailq: the name read as the Node program reads it', async () => {
+    const d = tmpdir('qicn-');
+    symlinkSync(ours('sendmail'), `${d}/newaliases`);
+    symlinkSync(ours('sendmail'), `${d}/mailq`);
+    const before = served;
+    const n = await execa(`${d}/newaliases`, [], { env: env(), extendEnv: false, reject: false, input: '' });
+    expect([n.exitCode, n.stderr]).toEqual([100, 'sendmail: fatal: please use fastforward/newaliases instead']);
+    const m = await execa(`${d}/mailq`, [], { env: env(), extendEnv: false, reject: false, input: '' });
+    expect([m.exitCode, m.stderr]).toEqual([0, '']); // qmail-qread, exec'd by the Node program
+    expect(served - before).toBe(2);
   });
 
   it('falls back when nothing listens on the socket', async () => {

@@ -195,9 +195,10 @@ int main(int argc, char **argv)
     run_node();
   }
 
-  /* The request: I, then argv (ARGV0 and ARGS, each ended by \0), then the environment. */
+  /* The request: I, the program, argv (each argument ended by \0), the environment. */
   struct buf req = {0}, part = {0};
   put(&req, "I", 1);
+  put_ns(&req, NAME, strlen(NAME));
   for (i = 0; i < argc; i++) put(&part, argv[i], strlen(argv[i]) + 1);
   put_ns(&req, part.p, part.len);
   part.len = 0;

@@ -13,17 +13,19 @@
  * Protocol, on qmail-queued's socket (a queue request's first byte is a
  * digit; this one's is `I`):
  *
- *     client: I  N:argv0\0arg1\0...,  M:NAME=value\0...,
+ *     client: I  P:program,  N:argv0\0arg1\0...,  M:NAME=value\0...,
  *     server: F                        run the program yourself (then closes)
  *           | G  client: message as netstring chunks closed by 0:,
  *           then R  A:stdout-bytes,  B:stderr-bytes,  C:exit-status,
  *
- * `G` is sent when the program first reads its input, so a usage error is
+ * `program` is `qmail-inject` or `sendmail`, the module the client stands
+ * for (argv0 is the name it was invoked as, which sendmail reads for
+ * mailq/newaliases, as the Node program does). `G` is sent when the program first reads its input, so a usage error is
  * answered (`R`...) without reading descriptor 0, as the original does.
  * `F` (fall back) answers what needs a process of the caller's own:
  * QMAILQUEUE (a program to run as the caller), QMAILMFTFILE (a file to
  * read with the caller's rights), sendmail -bp/-bs/mailq (exec'd programs),
- * and any program name other than qmail-inject and sendmail. The client's
+ * and any other program. The client's
  * QMAILHOME names the socket it reached; this server's qmail home is used.
  * A connection that breaks before its message's closing `0:,` queues
  * nothing (qmail-inject reports a read error to nobody and nothing is
@@ -32,7 +34,7 @@
 import type { Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import { encode, readLength, type ByteReader } from '../netstring.ts';
-import { subCtx, progName, type Ctx } from '../program.ts';
+import { subCtx, type Ctx } from '../program.ts';
 import { runInject } from '../../qmail/qmail-inject.ts';
 import { sendmailPlan } from './sendmail.ts';
 import type { Caller } from './inject.ts';
@@ -93,6 +95,7 @@ function readableOf(src: ByteSource): Readable {
  */
 export async function serveInject(home: string, s: Socket, r: ByteReader, source: (r: ByteReader) => ByteSource, caller: Caller): Promise<void> {
   await r.get();
+  const name = (await readNetstring(r, 64)).toString('latin1');
   const argv = split0(await readNetstring(r, MAX_BLOCK));
   const env: Record<string, string> = {};
   for (const kv of split0(await readNetstring(r, MAX_BLOCK))) {
@@ -100,7 +103,6 @@ export async function serveInject(home: string, s: Socket, r: ByteReader, source
     if (i > 0 && !(kv.slice(0, i) in env)) env[kv.slice(0, i)] = kv.slice(i + 1);
   }
   env.QMAILHOME = home;
-  const name = progName(argv[0] ?? '');
   const fallBack = (): void => void s.end('F');
   if ((env.QMAILQUEUE ?? '') !== '' || env.QMAILMFTFILE !== undefined) return fallBack();
   if (name !== 'qmail-inject' && name !== 'sendmail') return fallBack();
