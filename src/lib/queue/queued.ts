@@ -21,7 +21,9 @@
  *
  * A connection whose first byte is `I` instead asks for qmail-inject or
  * sendmail to be run here for the client (inject/served.ts: the native
- * front end of bin/qmail-inject and bin/sendmail), under the same limits.
+ * front end of bin/qmail-inject and bin/sendmail), under the same limits,
+ * except that such a connection may stay silent up to DEATH (a person may
+ * be typing the message).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, unlinkSync } from 'node:fs';
@@ -132,7 +134,12 @@ async function serve(o: QueuedOptions, s: Socket, cred: { pid: number; uid: numb
   const death = setTimeout(expire, DEATH_SECONDS * 1000);
   try {
     const r = new ByteReader(s);
-    if ((await r.peek().catch(() => -1)) === INJECT_REQUEST) return await serveInject(o.home, s, r, chunkSource, cred);
+    if ((await r.peek().catch(() => -1)) === INJECT_REQUEST) {
+      // qmail-inject reads its input for as long as the caller types, bounded
+      // only by qmail-queue's 24 hours (DEATH), as the C pair is
+      s.setTimeout(0);
+      return await serveInject(o.home, s, r, chunkSource, cred);
+    }
     const res = await queueInject({ home: o.home, uid: cred.uid, pid: cred.pid }, chunkSource(r), holdLast(chunkSource(r)));
     if (!timedOut && !s.destroyed) s.end(encodeReply(res.code), () => s.destroy());
   } finally {
