@@ -3,6 +3,7 @@
  * for byte (library and program path), and crash safety under kill -9.
  */
 import { describe, expect, it } from 'vitest';
+import { execa } from 'execa';
 import { spawn } from 'node:child_process';
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { ours, tmpdir, isRoot } from './helpers.ts';
@@ -78,6 +79,17 @@ describe('queue layout', () => {
     expect(qfn('mess', 30, 7)).toBe('mess/2/30');
     expect(qfn('todo', 30, 7)).toBe('todo/30');
     expect(qfn('bounce', 30, 7)).toBe('bounce/30');
+  });
+
+  it('a new queue/ has the top-directory attribute where the filesystem has one (chattr +T)', async () => {
+    const h = `${tmpdir()}/q`;
+    queueCreate(h, 3);
+    const r = await execa('lsattr', ['-d', `${h}/queue`], { reject: false });
+    if (r.exitCode !== 0) {
+      console.warn(`queue attribute check skipped: lsattr: ${r.stderr || r.exitCode}`);
+      return;
+    }
+    expect(r.stdout.split(' ')[0]).toContain('T');
   });
 
   it.skipIf(!isRoot)('as root, owners fall back to the invoking user when qmail users are missing', () => {
