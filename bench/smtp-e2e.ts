@@ -17,10 +17,28 @@
  * tmp/NAME to new/NAME after the fsync); it then checks that every message arrived exactly once (N
  * files, N distinct `Received: (qmail PID invoked from network)` lines: one
  * message per connection and one pseudo-pid per session) and that the queue
- * is empty. Printed: the acceptance rate (smtp-source done), the end-to-end
- * rate, and the ratio of the latter to the anchors (C qmail 255/284/276,
- * Postfix 507/813/688 msgs/s, same kind of machine, not this run). Rows are
- * repeated RUNS times, interleaved, and the range is printed; then the CPU
+ * is empty.
+ *
+ * Next to each of our rows, Debian's Postfix (when installed and we are
+ * root) does the same in the same run: a private instance (`postfix -c DIR`)
+ * whose config is /etc/postfix copied below the scratch tree and changed only
+ * where the bench needs it (queue and data directories in the scratch tree,
+ * smtpd on 127.0.0.1 and a free port only, mydestination here.example, `a`
+ * an alias for the scratch Maildir/ delivered by local(8) as nobody, nothing
+ * relayed and no DNS: default_transport = error, smtp_dns_support_level =
+ * disabled, no resolv.conf in the chroot); it is timed the same way, checked
+ * for N files with N distinct Postfix queue ids, then stopped (`postfix -c
+ * DIR stop`, waiting until no process of that instance is left). /etc/postfix
+ * and the system's queue are never touched. The bench turns itself into
+ * nobody for our rows, so the Postfix rows run in a helper process forked
+ * first that stays root. Without Postfix a line says so and the rows are
+ * compared with ANCHORS.md only.
+ *
+ * Printed: the acceptance rate (smtp-source done), the end-to-end rate, for
+ * ours and Postfix, the ratio ours/Postfix per run and of the medians; and
+ * the ratio to the anchors (C qmail 255/284/276, Postfix 507/813/688 msgs/s,
+ * same kind of machine, not this run). Rows are repeated RUNS times,
+ * interleaved, and the range is printed; then the CPU
  * seconds each program used per 1000 messages (/proc/PID/stat at the end of
  * each row), a figure the machine's other load hardly changes.
  *
@@ -35,13 +53,18 @@
  * Profiling: BENCH_PROF=DIR runs qmail-send's tree and tcpserver with
  * `--cpu-prof --cpu-prof-dir=DIR` (one .cpuprofile per Node process).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
-import { median } from './lib.ts';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { maildirHome, median } from './lib.ts';
 import { children, delivered, pending, ROOT, setupTree, stopTree, type Tree } from './qmail-tree.ts';
 
-const N = Number(process.argv[2] ?? 2000);
-const RUNS = Number(process.argv[3] ?? 3);
+/** Set in the root helper process that runs the Postfix rows (see postfixHelper()). */
+const HELPER = process.argv[2] === '--postfix-helper';
+const ARGS = process.argv.slice(HELPER ? 3 : 2);
+const N = Number(ARGS[0] ?? 2000);
+const RUNS = Number(ARGS[1] ?? 3);
 const SOURCE = '/usr/sbin/smtp-source';
 const C_QMAIL: Record<number, number> = { 1: 255, 10: 284, 20: 276 };
 const POSTFIX: Record<number, number> = { 1: 507, 10: 813, 20: 688 };
@@ -123,10 +146,9 @@ async function startSend(t: Tree, env: Record<string, string>): Promise<ChildPro
  * when the events say N may be there (a readdir every few ms cost the
  * machine ~8%). Rejects after 600 s.
  */
-function allDelivered(t: Tree, s: number): Promise<void> {
-  const dir = `${t.mbox}/Maildir/new`;
+function allDelivered(dir: string, s: number): Promise<void> {
   return new Promise((res, rej) => {
-    let seen = delivered(t).length;
+    let seen = readdirSync(dir).length;
     const finish = (e?: Error): void => {
       w.close();
       clearInterval(tick);
@@ -148,6 +170,14 @@ function allDelivered(t: Tree, s: number): Promise<void> {
   });
 }
 
+/** Run smtp-source's N messages at concurrency s against 127.0.0.1:port; resolves when it exits 0. */
+function source(s: number, port: number): Promise<void> {
+  return new Promise<void>((res, rej) => {
+    const c = spawn(SOURCE, ['-s', String(s), '-m', String(N), '-l', '200', '-f', 'bench@source.test', '-t', 'a@here.example', `127.0.0.1:${port}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    c.on('close', (code) => (code === 0 ? res() : rej(new Error(`smtp-source exited ${code}`))));
+  });
+}
+
 /** One row: [accepted/s, end-to-end/s] for N messages at concurrency s. */
 async function run(s: number, trees: string[]): Promise<[number, number]> {
   const t = setupTree(`e2e-${s}-`);
@@ -158,12 +188,9 @@ async function run(s: number, trees: string[]): Promise<[number, number]> {
   const [server, port] = await listen(t);
   try {
     const t0 = performance.now();
-    await new Promise<void>((res, rej) => {
-      const c = spawn(SOURCE, ['-s', String(s), '-m', String(N), '-l', '200', '-f', 'bench@source.test', '-t', 'a@here.example', `127.0.0.1:${port}`], { stdio: ['ignore', 'inherit', 'inherit'] });
-      c.on('close', (code) => (code === 0 ? res() : rej(new Error(`smtp-source exited ${code}`))));
-    });
+    await source(s, port);
     const tAcc = performance.now();
-    await allDelivered(t, s);
+    await allDelivered(`${t.mbox}/Maildir/new`, s);
     const tAll = performance.now();
     const [lspawn, rspawn, clean] = children(send.pid!);
     const used: Array<[string, [number, number]]> = [['tcpserver+qmail-smtpd', cpuOf(server.pid!)], ['qmail-send', cpuOf(send.pid!)], ['qmail-lspawn', cpuOf(lspawn)], ['qmail-rspawn', cpuOf(rspawn)], ['qmail-clean', cpuOf(clean)]];
@@ -181,6 +208,215 @@ async function run(s: number, trees: string[]): Promise<[number, number]> {
   }
 }
 
+const POSTFIX_BIN = '/usr/sbin/postfix';
+/** Files Debian's configure-instance.sh copies into a chroot, less resolv.conf (so a stray lookup can only ask 127.0.0.1). */
+const CHROOT_FILES = ['localtime', 'services', 'hosts', 'host.conf', 'nsswitch.conf'];
+
+/** A free TCP port on 127.0.0.1 (bound, read and released). */
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** Resolves once something accepts connections on 127.0.0.1:port; rejects after 30 s. */
+async function accepting(port: number): Promise<void> {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((res) => {
+      const c = createConnection({ host: '127.0.0.1', port }, () => {
+        c.destroy();
+        res(true);
+      });
+      c.on('error', () => res(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`nothing listening on 127.0.0.1:${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Pids (> 0) of processes whose environment or arguments name the private config directory conf. */
+function postfixPids(conf: string): number[] {
+  const pids: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    const pid = Number(e);
+    if (!(pid > 0) || pid === process.pid) continue;
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+      if (env.includes(`MAIL_CONFIG=${conf}`) || argv.includes(conf)) pids.push(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/**
+ * A private Postfix instance below work: Debian's /etc/postfix copied to
+ * work/etc and changed only where the bench needs it (queue and data
+ * directories below work; smtpd on 127.0.0.1:port only; mydestination
+ * here.example; `a` an alias for the Maildir work/mbox/Maildir/, delivered as
+ * default_privs (nobody) because the alias table is root's; nothing relayed:
+ * default_transport = error, no DNS). /etc/postfix and the system's spool
+ * are not touched. Returns the config directory and the Maildir/new path.
+ */
+function postfixSetup(work: string, port: number): { conf: string; newDir: string } {
+  const conf = `${work}/etc`;
+  const queue = `${work}/spool`;
+  const data = `${work}/lib`;
+  cpSync('/etc/postfix', conf, { recursive: true });
+  mkdirSync(queue, { mode: 0o755 });
+  mkdirSync(`${queue}/etc`, { mode: 0o755 });
+  for (const f of CHROOT_FILES) if (existsSync(`/etc/${f}`)) copyFileSync(`/etc/${f}`, `${queue}/etc/${f}`);
+  mkdirSync(data, { mode: 0o700 });
+  const pf = Number(execFileSync('id', ['-u', 'postfix'], { encoding: 'latin1' }).trim());
+  chownSync(data, pf, 0);
+  maildirHome(`${work}/mbox`);
+  for (const d of ['', '/Maildir', '/Maildir/tmp', '/Maildir/new', '/Maildir/cur']) chownSync(`${work}/mbox${d}`, 65534, 65534);
+  writeFileSync(`${work}/aliases`, `a: ${work}/mbox/Maildir/\n`);
+  const settings = [
+    `queue_directory=${queue}`,
+    `data_directory=${data}`,
+    'inet_interfaces=127.0.0.1',
+    'inet_protocols=ipv4',
+    'mydestination=here.example',
+    'mynetworks=127.0.0.0/8',
+    `alias_maps=hash:${work}/aliases`,
+    `alias_database=hash:${work}/aliases`,
+    'home_mailbox=Maildir/',
+    'relayhost=',
+    'default_transport=error',
+    'relay_transport=error',
+    'smtp_dns_support_level=disabled',
+    'smtp_host_lookup=native',
+    'lmtp_host_lookup=native',
+  ];
+  execFileSync('postconf', ['-c', conf, '-e', ...settings]);
+  execFileSync('postalias', ['-c', conf, `hash:${work}/aliases`]);
+  const master = readFileSync(`${conf}/master.cf`, 'latin1').replace(/^smtp(\s+)inet\s/m, `127.0.0.1:${port} inet `);
+  if (!master.includes(`127.0.0.1:${port} inet`)) throw new Error('no smtp inet service in master.cf');
+  writeFileSync(`${conf}/master.cf`, master);
+  return { conf, newDir: `${work}/mbox/Maildir/new` };
+}
+
+/** Stop the instance (postfix stop), wait for all its processes to exit, SIGKILL stragglers after 20 s. */
+async function postfixStop(conf: string): Promise<void> {
+  try {
+    execFileSync(POSTFIX_BIN, ['-c', conf, 'stop'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch {
+    // not running: the wait below still looks
+  }
+  const end = Date.now() + 20_000;
+  let left = postfixPids(conf);
+  while (left.length > 0 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = postfixPids(conf);
+  }
+  for (const pid of left) if (pid > 0) process.kill(pid, 'SIGKILL');
+}
+
+/**
+ * One Postfix row: [accepted/s, end-to-end/s] for N messages at concurrency
+ * s, timed as ours; checks N files with N distinct Postfix queue ids.
+ */
+async function runPostfix(s: number, trees: string[]): Promise<[number, number]> {
+  const work = mkdtempSync(`${tmpdir()}/e2e-pf-${s}-`);
+  chmodSync(work, 0o755);
+  trees.push(work);
+  const port = await freePort();
+  const { conf, newDir } = postfixSetup(work, port);
+  try {
+    try {
+      execFileSync(POSTFIX_BIN, ['-c', conf, 'start'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (e) {
+      throw new Error(`postfix start: ${String((e as { stderr?: Buffer }).stderr ?? e).trim().replace(/\n/g, '; ')}`);
+    }
+    await accepting(port);
+    const t0 = performance.now();
+    await source(s, port);
+    const tAcc = performance.now();
+    await allDelivered(newDir, s);
+    const tAll = performance.now();
+    const ids = new Set<string>();
+    const files = readdirSync(newDir);
+    for (const f of files) {
+      const m = /\(Postfix\) with E?SMTP id (\w+)/.exec(readFileSync(`${newDir}/${f}`, 'latin1'));
+      if (!m) throw new Error(`postfix -s ${s}: ${f} has no Received line of Postfix's`);
+      ids.add(m[1]);
+    }
+    if (files.length !== N || ids.size !== N) throw new Error(`postfix -s ${s}: ${files.length} files, ${ids.size} distinct messages, of ${N}`);
+    return [(N * 1000) / (tAcc - t0), (N * 1000) / (tAll - t0)];
+  } finally {
+    await postfixStop(conf);
+  }
+}
+
+/** Why Postfix cannot be measured here, or '' when it can. */
+function postfixMissing(): string {
+  if (!existsSync(POSTFIX_BIN)) return `${POSTFIX_BIN} not installed`;
+  if (process.getuid?.() !== 0) return 'not root';
+  try {
+    execFileSync('id', ['-u', 'postfix'], { stdio: 'ignore' });
+  } catch {
+    return 'no postfix user';
+  }
+  return '';
+}
+
+/**
+ * The Postfix rows need root, but setupTree() turns this process into
+ * nobody for good; so, before the first row, fork a copy of this script
+ * (`--postfix-helper N`) that stays root and runs runPostfix(s) for each
+ * `{ s }` it is sent, answering `{ r: [accepted, e2e] }` or `{ err }`. On
+ * disconnect it removes its scratch trees and exits.
+ */
+function postfixHelper(): { row: (s: number) => Promise<[number, number]>; close: () => Promise<void> } {
+  const c = fork(new URL(import.meta.url).pathname, ['--postfix-helper', String(N)], { stdio: 'inherit' });
+  return {
+    row: (s) =>
+      new Promise((res, rej) => {
+        c.once('message', (m: { r?: [number, number]; err?: string }) => (m.r ? res(m.r) : rej(new Error(m.err))));
+        c.send({ s });
+      }),
+    close: () =>
+      new Promise((res) => {
+        c.once('exit', () => res());
+        c.disconnect();
+      }),
+  };
+}
+
+/** The helper's side (see postfixHelper()). */
+function helperMain(): void {
+  const trees: string[] = [];
+  process.on('message', (m: { s: number }) => {
+    runPostfix(m.s, trees).then(
+      (r) => process.send!({ r }),
+      (e: unknown) => process.send!({ err: e instanceof Error ? e.message.split('\n')[0] : String(e) }),
+    );
+  });
+  process.on('disconnect', () => {
+    for (const w of trees) rmSync(w, { recursive: true, force: true });
+    process.exit(0);
+  });
+}
+
+/** lo-hi of the ratios, two decimals, NaNs left out. */
+function rangeRatio(xs: number[]): string {
+  const ok = xs.filter((x) => !Number.isNaN(x));
+  if (ok.length === 0) return 'NaN';
+  const lo = Math.min(...ok).toFixed(2);
+  const hi = Math.max(...ok).toFixed(2);
+  return lo === hi ? lo : `${lo}-${hi}`;
+}
+
 function range(xs: number[]): string {
   const ok = xs.filter((x) => !Number.isNaN(x));
   if (ok.length === 0) return 'NaN';
@@ -196,25 +432,46 @@ async function main(): Promise<void> {
   }
   const trees: string[] = [];
   const conc = (process.env.BENCH_CONC ?? '1,10,20').split(',').map(Number);
-  const acc = new Map<number, number[]>(conc.map((s) => [s, []]));
-  const e2e = new Map<number, number[]>(conc.map((s) => [s, []]));
+  const missing = postfixMissing();
+  const series = (): Map<number, number[]> => new Map<number, number[]>(conc.map((s) => [s, []]));
+  const [acc, e2e, pfAcc, pfE2e] = [series(), series(), series(), series()];
   console.log(`SMTP in to Maildir/new, ${N} messages, one per connection, smtp-source -l 200, ${RUNS} runs`);
+  if (missing) console.log(`Postfix not measured (${missing}): compared with ANCHORS.md only`);
+  const pf = missing ? null : postfixHelper();
+  const failed = (what: string, s: number) => (err: unknown): [number, number] => {
+    console.log(`${what}-s ${s}: failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    return [NaN, NaN];
+  };
   for (let r = 0; r < RUNS; r++) {
     for (const s of conc) {
-      const [a, e] = await run(s, trees).catch((err: unknown): [number, number] => {
-        console.log(`-s ${s}: failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-        return [NaN, NaN];
-      });
+      const [a, e] = await run(s, trees).catch(failed('', s));
       acc.get(s)!.push(a);
       e2e.get(s)!.push(e);
-      console.log(`run ${r + 1} -s ${String(s).padStart(2)}: accepted ${a.toFixed(0)}/s, in Maildir ${e.toFixed(0)}/s`);
+      console.log(`run ${r + 1} -s ${String(s).padStart(2)}: ours:    accepted ${a.toFixed(0)}/s, in Maildir ${e.toFixed(0)}/s`);
+      if (!pf) continue;
+      const [pa, pe] = await pf.row(s).catch(failed('postfix ', s));
+      pfAcc.get(s)!.push(pa);
+      pfE2e.get(s)!.push(pe);
+      console.log(`run ${r + 1} -s ${String(s).padStart(2)}: Postfix: accepted ${pa.toFixed(0)}/s, in Maildir ${pe.toFixed(0)}/s, ours/Postfix ${(e / pe).toFixed(2)}`);
     }
   }
+  const med = (xs: number[]): number => median(xs.filter((x) => !Number.isNaN(x)));
+  if (!missing) {
+    console.log('same run, msgs/s:');
+    console.log('conc  ours accepted  Postfix accepted  ours end-to-end  Postfix end-to-end  ratio (per run)  ratio of medians');
+    for (const s of conc) {
+      const ratios = e2e.get(s)!.map((e, i) => e / pfE2e.get(s)![i]);
+      console.log(
+        `${String(s).padStart(4)}  ${range(acc.get(s)!).padStart(13)}  ${range(pfAcc.get(s)!).padStart(16)}  ${range(e2e.get(s)!).padStart(15)}  ${range(pfE2e.get(s)!).padStart(18)}  ${rangeRatio(ratios).padStart(15)}  ${(med(e2e.get(s)!) / med(pfE2e.get(s)!)).toFixed(2).padStart(16)}`,
+      );
+    }
+  }
+  console.log('ANCHORS.md (other runs), end to end:');
   console.log('conc  accepted/s  end-to-end/s  C qmail  ratio   Postfix  ratio   (median ratios)');
   for (const s of conc) {
-    const med = median(e2e.get(s)!.filter((x) => !Number.isNaN(x)));
+    const m = med(e2e.get(s)!);
     console.log(
-      `${String(s).padStart(4)}  ${range(acc.get(s)!).padStart(10)}  ${range(e2e.get(s)!).padStart(12)}  ${String(C_QMAIL[s]).padStart(7)}  ${(med / C_QMAIL[s]).toFixed(2).padStart(5)}   ${String(POSTFIX[s]).padStart(7)}  ${(med / POSTFIX[s]).toFixed(2).padStart(5)}`,
+      `${String(s).padStart(4)}  ${range(acc.get(s)!).padStart(10)}  ${range(e2e.get(s)!).padStart(12)}  ${String(C_QMAIL[s]).padStart(7)}  ${(m / C_QMAIL[s]).toFixed(2).padStart(5)}   ${String(POSTFIX[s]).padStart(7)}  ${(m / POSTFIX[s]).toFixed(2).padStart(5)}`,
     );
   }
   console.log('CPU seconds per 1000 messages, user+system (mean over the runs):');
@@ -224,6 +481,8 @@ async function main(): Promise<void> {
     console.log(`${String(s).padStart(4)}  ${parts.join(', ')}`);
   }
   for (const w of trees) rmSync(w, { recursive: true, force: true });
+  await pf?.close();
 }
 
-void main();
+if (HELPER) helperMain();
+else void main();
