@@ -31,7 +31,8 @@
  * DIR stop`, waiting until no process of that instance is left). /etc/postfix
  * and the system's queue are never touched. The bench turns itself into
  * nobody for our rows, so the Postfix rows run in a helper process forked
- * first that stays root. Without Postfix a line says so and the rows are
+ * first that stays root (it stops a running instance on ^C or when the bench
+ * goes away). Without Postfix a line says so and the rows are
  * compared with ANCHORS.md only.
  *
  * Printed: the acceptance rate (smtp-source done), the end-to-end rate, for
@@ -375,7 +376,8 @@ function postfixMissing(): string {
  * nobody for good; so, before the first row, fork a copy of this script
  * (`--postfix-helper N`) that stays root and runs runPostfix(s) for each
  * `{ s }` it is sent, answering `{ r: [accepted, e2e] }` or `{ err }`. On
- * disconnect it removes its scratch trees and exits.
+ * disconnect, SIGINT or SIGTERM it stops any instance still running, removes
+ * its scratch trees and exits.
  */
 function postfixHelper(): { row: (s: number) => Promise<[number, number]>; close: () => Promise<void> } {
   const c = fork(new URL(import.meta.url).pathname, ['--postfix-helper', String(N)], { stdio: 'inherit' });
@@ -402,10 +404,16 @@ function helperMain(): void {
       (e: unknown) => process.send!({ err: e instanceof Error ? e.message.split('\n')[0] : String(e) }),
     );
   });
-  process.on('disconnect', () => {
-    for (const w of trees) rmSync(w, { recursive: true, force: true });
+  const quit = async (): Promise<void> => {
+    for (const w of trees) {
+      if (postfixPids(`${w}/etc`).length > 0) await postfixStop(`${w}/etc`);
+      rmSync(w, { recursive: true, force: true });
+    }
     process.exit(0);
-  });
+  };
+  process.on('disconnect', () => void quit());
+  // ^C reaches the whole process group: stop an instance left running mid-row
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void quit());
 }
 
 /** lo-hi of the ratios, two decimals, NaNs left out. */
