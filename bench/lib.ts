@@ -14,7 +14,16 @@
  *                            chown dir and everything below it to uid:gid, then
  *                            switch this process to gid and uid (root only: qmail
  *                            never delivers as root, so benches run as nobody)
+ *   smtpListener(bin, env)   start tcpserver `bin` (ours or Debian's) as the
+ *                            SMTP benches run it (-1 -H -R -l mx.bench -c 100
+ *                            -b 128, 127.0.0.1, a free port) with our
+ *                            qmail-smtpd; resolves [child, port]; rejects when
+ *                            it exits first
+ *   stopChild(c)             SIGTERM c; resolves when it has exited
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { queueCreate } from '../src/lib/queue/create.ts';
 
@@ -56,4 +65,30 @@ export function giveAndBecome(dir: string, uid: number, gid: number): void {
   own(dir);
   process.setgid!(gid);
   process.setuid!(uid);
+}
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Start tcpserver `bin` with our qmail-smtpd on a free port of 127.0.0.1 (see module comment). */
+export function smtpListener(bin: string, env: Record<string, string>): Promise<[ChildProcess, number]> {
+  const args = ['-1', '-H', '-R', '-l', 'mx.bench', '-c', '100', '-b', '128', '127.0.0.1', '0', `${ROOT}/bin/qmail-smtpd`];
+  return new Promise((res, rej) => {
+    const c = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.on('exit', (code) => rej(new Error(`${bin} exited ${code}`)));
+    c.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /^(\d+)\n/.exec(out);
+      if (m) res([c, Number(m[1])]);
+    });
+  });
+}
+
+/** SIGTERM c; resolves when it has exited. */
+export function stopChild(c: ChildProcess): Promise<void> {
+  return new Promise((r) => {
+    c.removeAllListeners('exit');
+    c.on('exit', () => r());
+    c.kill('SIGTERM');
+  });
 }

@@ -58,7 +58,7 @@ import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process
 import { chmodSync, chownSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { maildirHome, median } from './lib.ts';
+import { maildirHome, median, smtpListener, stopChild } from './lib.ts';
 import { children, delivered, pending, ROOT, setupTree, stopTree, type Tree } from './qmail-tree.ts';
 
 /** Set in the root helper process that runs the Postfix rows (see postfixHelper()). */
@@ -74,27 +74,9 @@ const PROF = process.env.BENCH_PROF;
 
 /** Start our tcpserver with qmail-smtpd on a free port; resolves with the child and the port. */
 function listen(t: Tree): Promise<[ChildProcess, number]> {
-  const args = ['-1', '-H', '-R', '-l', 'mx.bench', '-c', '100', '-b', '128', '127.0.0.1', '0', `${ROOT}/bin/qmail-smtpd`];
   const env: Record<string, string> = { PATH: '/usr/bin:/bin', QMAILHOME: t.qh };
   if (PROF) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${PROF}`;
-  return new Promise((res, rej) => {
-    const c = spawn(`${ROOT}/bin/tcpserver`, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    c.on('exit', (code) => rej(new Error(`tcpserver exited ${code}`)));
-    c.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /^(\d+)\n/.exec(out);
-      if (m) res([c, Number(m[1])]);
-    });
-  });
-}
-
-function stop(c: ChildProcess): Promise<void> {
-  return new Promise((r) => {
-    c.removeAllListeners('exit');
-    c.on('exit', () => r());
-    c.kill('SIGTERM');
-  });
+  return smtpListener(`${ROOT}/bin/tcpserver`, env);
 }
 
 /** Check that every message arrived exactly once (see module comment). */
@@ -204,7 +186,7 @@ async function run(s: number, trees: string[]): Promise<[number, number]> {
     check(t, s);
     return [(N * 1000) / (tAcc - t0), (N * 1000) / (tAll - t0)];
   } finally {
-    await stop(server);
+    await stopChild(server);
     await stopTree(send);
   }
 }

@@ -26,13 +26,14 @@
  * ANCHORS.md's 60 idle SMTP sessions: C qmail 86 MB / 8.6 MB, Postfix
  * 612 MB / 89 MB (whole trees).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { queueCreate } from '../src/lib/queue/create.ts';
+import { smtpListener, stopChild } from './lib.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.argv[2] ?? 2000);
@@ -51,27 +52,9 @@ function freshHome(tag: string): string {
   return h;
 }
 
-/** Start a tcpserver on a free port; resolves with the child and the port. */
+/** Start tcpserver `bin` (ours or Debian's) with our qmail-smtpd for home. */
 function start(bin: string, home: string): Promise<[ChildProcess, number]> {
-  const args = ['-1', '-H', '-R', '-l', 'mx.bench', '-c', '100', '-b', '128', '127.0.0.1', '0', `${ROOT}/bin/qmail-smtpd`];
-  return new Promise((res, rej) => {
-    const c = spawn(bin, args, { env: { PATH: '/usr/bin:/bin', QMAILHOME: home }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    c.on('exit', (code) => rej(new Error(`${bin} exited ${code}`)));
-    c.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /^(\d+)\n/.exec(out);
-      if (m) res([c, Number(m[1])]);
-    });
-  });
-}
-
-function stop(c: ChildProcess): Promise<void> {
-  return new Promise((r) => {
-    c.removeAllListeners('exit');
-    c.on('exit', () => r());
-    c.kill('SIGTERM');
-  });
+  return smtpListener(bin, { PATH: '/usr/bin:/bin', QMAILHOME: home });
 }
 
 /** Messages accepted per second for n messages at concurrency s. */
@@ -87,7 +70,7 @@ async function run(bin: string, tag: string, s: number, n: number): Promise<numb
     return n / secs;
   } finally {
     // the queue stays until the whole run is over: see the module comment
-    await stop(child);
+    await stopChild(child);
   }
 }
 
@@ -134,7 +117,7 @@ async function memory(): Promise<void> {
     }
     for (const s of socks) s.destroy();
   } finally {
-    await stop(child);
+    await stopChild(child);
   }
 }
 
