@@ -1,10 +1,10 @@
 /**
  * Shared test helpers: paths of the checkout, our launchers and Debian's
  * originals, temporary directories that are removed after the test file, and
- * a skip reason when an oracle is not installed.
+ * a skip reason when an oracle is not installed, and a minimal SMTP client.
  */
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir as osTmp } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,4 +81,42 @@ export function freePort(): Promise<number> {
       s.close(() => res(p));
     });
   });
+}
+
+/**
+ * A minimal SMTP client for 127.0.0.1:port: sends each of cmds (raw bytes,
+ * CRLFs included) after the previous reply and resolves with every reply
+ * (multi-line ones whole), the greeting first. Rejects when the connection
+ * fails or closes before a reply.
+ */
+export async function smtpReplies(port: number, cmds: string[]): Promise<string[]> {
+  const s = connect(port, '127.0.0.1');
+  let buf = '';
+  const waiters: Array<() => void> = [];
+  s.on('data', (b: Buffer) => {
+    buf += b.toString('latin1');
+    waiters.splice(0).forEach((w) => w());
+  });
+  s.on('error', () => waiters.splice(0).forEach((w) => w()));
+  const reply = async (): Promise<string> => {
+    for (;;) {
+      const m = /^(?:\d{3}-.*\r\n)*\d{3} .*\r\n/.exec(buf);
+      if (m) {
+        buf = buf.slice(m[0].length);
+        return m[0];
+      }
+      if (s.destroyed) throw new Error('connection closed');
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+  try {
+    const out = [await reply()];
+    for (const c of cmds) {
+      s.write(c);
+      out.push(await reply());
+    }
+    return out;
+  } finally {
+    s.destroy();
+  }
 }

@@ -15,7 +15,7 @@ import { execa, type ResultPromise } from 'execa';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { NODE, ROOT, isRoot, ours, tmpdir, until, freePort } from './helpers.ts';
+import { NODE, ROOT, isRoot, ours, tmpdir, until, freePort, smtpReplies } from './helpers.ts';
 import { queueCreate } from '../src/lib/queue/create.ts';
 import { date822fmt } from '../src/lib/qmaildate.ts';
 import { getpwnam } from '../src/lib/passwd.ts';
@@ -222,34 +222,6 @@ describe('queue/queued limits (the library, as this user)', () => {
   }, 20000);
 });
 
-/** A minimal SMTP client: the replies to each command, in order. */
-async function smtp(port: number, cmds: string[]): Promise<string[]> {
-  const s = connect(port, '127.0.0.1');
-  let buf = '';
-  const waiters: Array<() => void> = [];
-  s.on('data', (b: Buffer) => {
-    buf += b.toString('latin1');
-    waiters.splice(0).forEach((w) => w());
-  });
-  const reply = async (): Promise<string> => {
-    for (;;) {
-      const m = /^(?:\d{3}-.*\r\n)*\d{3} .*\r\n/.exec(buf);
-      if (m) {
-        buf = buf.slice(m[0].length);
-        return m[0];
-      }
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  const out = [await reply()];
-  for (const c of cmds) {
-    s.write(c);
-    out.push(await reply());
-  }
-  s.destroy();
-  return out;
-}
-
 describe.skipIf(skip !== '')('the system install: qmail-smtpd as nobody queues through the supervised qmail-queued', () => {
   const top = tmpdir('qqs-');
   chmodSync(top, 0o755);
@@ -282,7 +254,7 @@ describe.skipIf(skip !== '')('the system install: qmail-smtpd as nobody queues t
     writeFileSync(run, readFileSync(run, 'utf8').replace(/`id -u \w+`/, '`id -u nobody`').replace(/`id -g \w+`/, '`id -g nobody`'));
     svscan = execa(ours('svscan'), [L.QMAIL_SERVICE], { env: { PATH: process.env.PATH, ...L }, extendEnv: false, reject: false, stdio: 'ignore' });
     await until(() => existsSync(`${h}/qmail-queued/socket`), 30000, 100);
-    await until(async () => /qmail-queued: up/.test((await ctl('stat')).stdout) && (await smtp(port, []).then(() => true, () => false)), 30000, 200);
+    await until(async () => /qmail-queued: up/.test((await ctl('stat')).stdout) && (await smtpReplies(port, []).then(() => true, () => false)), 30000, 200);
     const stat = (await ctl('stat')).stdout;
     expect(stat).toMatch(new RegExp(`^${L.QMAIL_SERVICE}/qmail-queued: up \\(pid \\d+\\) \\d+ seconds$`, 'm'));
     expect(stat).toMatch(new RegExp(`^${L.QMAIL_SERVICE}/qmail-queued/log: up \\(pid \\d+\\) \\d+ seconds$`, 'm'));
@@ -292,7 +264,7 @@ describe.skipIf(skip !== '')('the system install: qmail-smtpd as nobody queues t
     const q = `${h}/queue`;
     const before = files(q, 'todo');
     const t0 = Math.floor(Date.now() / 1000);
-    const rep = await smtp(port, ['HELO client.example\r\n', 'MAIL FROM:<a@client.example>\r\n', 'RCPT TO:<postmaster@mail.example.com>\r\n', 'DATA\r\n', 'Subject: smtp\r\n\r\nbody\r\n.\r\n', 'QUIT\r\n']);
+    const rep = await smtpReplies(port, ['HELO client.example\r\n', 'MAIL FROM:<a@client.example>\r\n', 'RCPT TO:<postmaster@mail.example.com>\r\n', 'DATA\r\n', 'Subject: smtp\r\n\r\nbody\r\n.\r\n', 'QUIT\r\n']);
     const t1 = Math.floor(Date.now() / 1000);
     const ok = /^250 ok \d+ qp (\d+)\r\n$/.exec(rep[5]);
     expect(ok, rep.join('')).not.toBeNull();
@@ -324,7 +296,7 @@ describe.skipIf(skip !== '')('the system install: qmail-smtpd as nobody queues t
     await execa(ours('qmail-newu'), [], { env: { QMAILHOME: h } });
     await execa(ours('svc'), ['-u', `${L.QMAIL_SERVICE}/qmail-send`]);
     await until(async () => /qmail-send: up/.test((await ctl('stat')).stdout), 15000, 100);
-    const rep = await smtp(port, ['HELO client.example\r\n', 'MAIL FROM:<>\r\n', 'RCPT TO:<fwd@mail.example.com>\r\n', 'DATA\r\n', 'Subject: forwarded\r\n\r\nbody\r\n.\r\n', 'QUIT\r\n']);
+    const rep = await smtpReplies(port, ['HELO client.example\r\n', 'MAIL FROM:<>\r\n', 'RCPT TO:<fwd@mail.example.com>\r\n', 'DATA\r\n', 'Subject: forwarded\r\n\r\nbody\r\n.\r\n', 'QUIT\r\n']);
     expect(rep[5]).toMatch(/^250 ok/);
     await until(() => readdirSync(`${box}/Maildir/new`).length === 1, 30000, 100);
     const m = readFileSync(`${box}/Maildir/new/${readdirSync(`${box}/Maildir/new`)[0]}`, 'latin1');

@@ -26,8 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, openSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { ROOT, isRoot, ours, tmpdir, until, freePort } from './helpers.ts';
+import { ROOT, isRoot, ours, tmpdir, until, freePort, smtpReplies } from './helpers.ts';
 import { getpwnam } from '../src/lib/passwd.ts';
 import { qmailIds } from '../src/lib/qmailids.ts';
 import { accountCmd } from './pop3helpers.ts';
@@ -114,39 +113,6 @@ function children(pid: number): Array<{ pid: number; cmd: string }> {
     }
   }
   return out;
-}
-
-/** A minimal SMTP client: the replies to each command, in order. */
-async function smtp(port: number, cmds: string[]): Promise<string[]> {
-  const s = connect(port, '127.0.0.1');
-  let buf = '';
-  const waiters: Array<() => void> = [];
-  s.on('data', (b: Buffer) => {
-    buf += b.toString('latin1');
-    waiters.splice(0).forEach((w) => w());
-  });
-  s.on('error', () => waiters.splice(0).forEach((w) => w()));
-  const reply = async (): Promise<string> => {
-    for (;;) {
-      const m = /^(?:\d{3}-.*\r\n)*\d{3} .*\r\n/.exec(buf);
-      if (m) {
-        buf = buf.slice(m[0].length);
-        return m[0];
-      }
-      if (s.destroyed) throw new Error('connection closed');
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  try {
-    const out = [await reply()];
-    for (const c of cmds) {
-      s.write(c);
-      out.push(await reply());
-    }
-    return out;
-  } finally {
-    s.destroy();
-  }
 }
 
 describe.skipIf(skip !== '')('the system install as root, with qmail users', () => {
@@ -312,7 +278,7 @@ describe.skipIf(skip !== '')('the system install as root, with qmail users', () 
 
   it('SMTP through tcpserver as qmaild: invoked from network, delivered as the recipient', async () => {
     const n = readdirSync(`${box}/new`).length;
-    const rep = await smtp(port, ['HELO client.example\r\n', 'MAIL FROM:<a@client.example>\r\n', `RCPT TO:<${USER}@mail.example.com>\r\n`, 'DATA\r\n', 'Subject: via-smtp\r\n\r\nvia-smtp\r\n.\r\n', 'QUIT\r\n']);
+    const rep = await smtpReplies(port, ['HELO client.example\r\n', 'MAIL FROM:<a@client.example>\r\n', `RCPT TO:<${USER}@mail.example.com>\r\n`, 'DATA\r\n', 'Subject: via-smtp\r\n\r\nvia-smtp\r\n.\r\n', 'QUIT\r\n']);
     expect(rep[5]).toMatch(/^250 ok \d+ qp \d+\r\n$/);
     await delivered(box, n + 1);
     const m = find(box, 'via-smtp');
