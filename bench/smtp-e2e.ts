@@ -44,17 +44,19 @@
  * each row), a figure the machine's other load hardly changes.
  *
  * Scratch trees are removed only at the end (see bench/smtpd.ts: on ext4
- * without a journal freed inodes slow the next creates). They go below
- * $TMPDIR (default /tmp); files created in a subdirectory of /tmp get inodes
- * from the same block groups as everything else other work creates and
- * removes there, whose recently freed inodes every create must skip, so on
- * a shared machine `TMPDIR=/var/tmp` gives steadier figures.
+ * without a journal freed inodes slow the next creates). They go in one
+ * directory made below $TMPDIR (default /tmp) for the run and marked
+ * `chattr +T` (as queueCreate() marks queue/), so that each tree, ours and
+ * Postfix's alike, gets its inodes from a block group of its own instead of
+ * the groups where the last run's trees were just removed: ext4 without a
+ * journal makes every create skip the inodes freed there in the last minutes
+ * (see ARCHITECTURE.md). Runs minutes apart still give steadier figures.
  *
  * BENCH_CONC=20 (or 1,10) runs only those concurrencies.
  * Profiling: BENCH_PROF=DIR runs qmail-send's tree and tcpserver with
  * `--cpu-prof --cpu-prof-dir=DIR` (one .cpuprofile per Node process).
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -100,6 +102,18 @@ function cpuOf(pid: number): [number, number] {
   } catch {
     return [NaN, NaN];
   }
+}
+
+/**
+ * CPU seconds the whole machine has been busy so far (/proc/stat: all but
+ * idle and iowait, all CPUs): a row's difference is what it cost every
+ * process involved (the mail system, smtp-source, the kernel's work for
+ * them), the same measure for ours and Postfix's.
+ */
+function machineBusy(): number {
+  const f = readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return (total - f[3] - f[4]) / 100;
 }
 
 /** CPU seconds [user, system] per `CONCURRENCY PROGRAM`, summed over the runs. */
@@ -161,8 +175,8 @@ function source(s: number, port: number): Promise<void> {
   });
 }
 
-/** One row: [accepted/s, end-to-end/s] for N messages at concurrency s. */
-async function run(s: number, trees: string[]): Promise<[number, number]> {
+/** One row: [accepted/s, end-to-end/s, machine CPU seconds per 1000 messages] for N messages at concurrency s. */
+async function run(s: number, trees: string[]): Promise<[number, number, number]> {
   const t = setupTree(`e2e-${s}-`);
   trees.push(t.work);
   writeFileSync(`${t.qh}/control/rcpthosts`, 'here.example\n');
@@ -170,11 +184,11 @@ async function run(s: number, trees: string[]): Promise<[number, number]> {
   const send = await startSend(t, env);
   const [server, port] = await listen(t);
   try {
-    const t0 = performance.now();
+    const [t0, b0] = [performance.now(), machineBusy()];
     await source(s, port);
     const tAcc = performance.now();
     await allDelivered(`${t.mbox}/Maildir/new`, s);
-    const tAll = performance.now();
+    const [tAll, b1] = [performance.now(), machineBusy()];
     const [lspawn, rspawn, clean] = children(send.pid!);
     const used: Array<[string, [number, number]]> = [['tcpserver+qmail-smtpd', cpuOf(server.pid!)], ['qmail-send', cpuOf(send.pid!)], ['qmail-lspawn', cpuOf(lspawn)], ['qmail-rspawn', cpuOf(rspawn)], ['qmail-clean', cpuOf(clean)]];
     for (const [k, [u, y]] of used) {
@@ -184,7 +198,7 @@ async function run(s: number, trees: string[]): Promise<[number, number]> {
     // let qmail-send finish its bookkeeping (info unlinked, qmail-clean) before checking the queue
     for (let i = 0; i < 500 && pending(t) > 0; i++) await new Promise((r) => setTimeout(r, 10));
     check(t, s);
-    return [(N * 1000) / (tAcc - t0), (N * 1000) / (tAll - t0)];
+    return [(N * 1000) / (tAcc - t0), (N * 1000) / (tAll - t0), ((b1 - b0) * 1000) / N];
   } finally {
     await stopChild(server);
     await stopTree(send);
@@ -306,10 +320,11 @@ async function postfixStop(conf: string): Promise<void> {
 }
 
 /**
- * One Postfix row: [accepted/s, end-to-end/s] for N messages at concurrency
- * s, timed as ours; checks N files with N distinct Postfix queue ids.
+ * One Postfix row: [accepted/s, end-to-end/s, machine CPU seconds per 1000
+ * messages] for N messages at concurrency s, timed as ours; checks N files
+ * with N distinct Postfix queue ids.
  */
-async function runPostfix(s: number, trees: string[]): Promise<[number, number]> {
+async function runPostfix(s: number, trees: string[]): Promise<[number, number, number]> {
   const work = mkdtempSync(`${tmpdir()}/e2e-pf-${s}-`);
   chmodSync(work, 0o755);
   trees.push(work);
@@ -322,11 +337,11 @@ async function runPostfix(s: number, trees: string[]): Promise<[number, number]>
       throw new Error(`postfix start: ${String((e as { stderr?: Buffer }).stderr ?? e).trim().replace(/\n/g, '; ')}`);
     }
     await accepting(port);
-    const t0 = performance.now();
+    const [t0, b0] = [performance.now(), machineBusy()];
     await source(s, port);
     const tAcc = performance.now();
     await allDelivered(newDir, s);
-    const tAll = performance.now();
+    const [tAll, b1] = [performance.now(), machineBusy()];
     const ids = new Set<string>();
     const files = readdirSync(newDir);
     for (const f of files) {
@@ -335,7 +350,7 @@ async function runPostfix(s: number, trees: string[]): Promise<[number, number]>
       ids.add(m[1]);
     }
     if (files.length !== N || ids.size !== N) throw new Error(`postfix -s ${s}: ${files.length} files, ${ids.size} distinct messages, of ${N}`);
-    return [(N * 1000) / (tAcc - t0), (N * 1000) / (tAll - t0)];
+    return [(N * 1000) / (tAcc - t0), (N * 1000) / (tAll - t0), ((b1 - b0) * 1000) / N];
   } finally {
     await postfixStop(conf);
   }
@@ -361,12 +376,12 @@ function postfixMissing(): string {
  * disconnect, SIGINT or SIGTERM it stops any instance still running, removes
  * its scratch trees and exits.
  */
-function postfixHelper(): { row: (s: number) => Promise<[number, number]>; close: () => Promise<void> } {
+function postfixHelper(): { row: (s: number) => Promise<[number, number, number]>; close: () => Promise<void> } {
   const c = fork(new URL(import.meta.url).pathname, ['--postfix-helper', String(N)], { stdio: 'inherit' });
   return {
     row: (s) =>
       new Promise((res, rej) => {
-        c.once('message', (m: { r?: [number, number]; err?: string }) => (m.r ? res(m.r) : rej(new Error(m.err))));
+        c.once('message', (m: { r?: [number, number, number]; err?: string }) => (m.r ? res(m.r) : rej(new Error(m.err))));
         c.send({ s });
       }),
     close: () =>
@@ -421,28 +436,35 @@ async function main(): Promise<void> {
     return;
   }
   const trees: string[] = [];
+  const scratch = mkdtempSync(`${tmpdir()}/smtp-e2e-`);
+  spawnSync('chattr', ['+T', scratch], { stdio: 'ignore', env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
+  chmodSync(scratch, 0o755);
+  if (process.getuid?.() === 0) chownSync(scratch, 65534, 65534);
+  process.env.TMPDIR = scratch;
   const conc = (process.env.BENCH_CONC ?? '1,10,20').split(',').map(Number);
   const missing = postfixMissing();
   const series = (): Map<number, number[]> => new Map<number, number[]>(conc.map((s) => [s, []]));
-  const [acc, e2e, pfAcc, pfE2e] = [series(), series(), series(), series()];
+  const [acc, e2e, pfAcc, pfE2e, busy, pfBusy] = [series(), series(), series(), series(), series(), series()];
   console.log(`SMTP in to Maildir/new, ${N} messages, one per connection, smtp-source -l 200, ${RUNS} runs`);
   if (missing) console.log(`Postfix not measured (${missing}): compared with ANCHORS.md only`);
   const pf = missing ? null : postfixHelper();
-  const failed = (what: string, s: number) => (err: unknown): [number, number] => {
+  const failed = (what: string, s: number) => (err: unknown): [number, number, number] => {
     console.log(`${what}-s ${s}: failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-    return [NaN, NaN];
+    return [NaN, NaN, NaN];
   };
   for (let r = 0; r < RUNS; r++) {
     for (const s of conc) {
-      const [a, e] = await run(s, trees).catch(failed('', s));
+      const [a, e, b] = await run(s, trees).catch(failed('', s));
       acc.get(s)!.push(a);
       e2e.get(s)!.push(e);
-      console.log(`run ${r + 1} -s ${String(s).padStart(2)}: ours:    accepted ${a.toFixed(0)}/s, in Maildir ${e.toFixed(0)}/s`);
+      busy.get(s)!.push(b);
+      console.log(`run ${r + 1} -s ${String(s).padStart(2)}: ours:    accepted ${a.toFixed(0)}/s, in Maildir ${e.toFixed(0)}/s, machine CPU ${b.toFixed(2)} s/1000 msgs`);
       if (!pf) continue;
-      const [pa, pe] = await pf.row(s).catch(failed('postfix ', s));
+      const [pa, pe, pb] = await pf.row(s).catch(failed('postfix ', s));
       pfAcc.get(s)!.push(pa);
       pfE2e.get(s)!.push(pe);
-      console.log(`run ${r + 1} -s ${String(s).padStart(2)}: Postfix: accepted ${pa.toFixed(0)}/s, in Maildir ${pe.toFixed(0)}/s, ours/Postfix ${(e / pe).toFixed(2)}`);
+      pfBusy.get(s)!.push(pb);
+      console.log(`run ${r + 1} -s ${String(s).padStart(2)}: Postfix: accepted ${pa.toFixed(0)}/s, in Maildir ${pe.toFixed(0)}/s, machine CPU ${pb.toFixed(2)} s/1000 msgs, ours/Postfix ${(e / pe).toFixed(2)}`);
     }
   }
   const med = (xs: number[]): number => median(xs.filter((x) => !Number.isNaN(x)));
@@ -464,6 +486,8 @@ async function main(): Promise<void> {
       `${String(s).padStart(4)}  ${range(acc.get(s)!).padStart(10)}  ${range(e2e.get(s)!).padStart(12)}  ${String(C_QMAIL[s]).padStart(7)}  ${(m / C_QMAIL[s]).toFixed(2).padStart(5)}   ${String(POSTFIX[s]).padStart(7)}  ${(m / POSTFIX[s]).toFixed(2).padStart(5)}`,
     );
   }
+  console.log('machine CPU seconds per 1000 messages, from first connection to last delivery (median over the runs):');
+  for (const s of conc) console.log(`${String(s).padStart(4)}  ours ${med(busy.get(s)!).toFixed(2)}${missing ? '' : `, Postfix ${med(pfBusy.get(s)!).toFixed(2)}`}`);
   console.log('CPU seconds per 1000 messages, user+system (mean over the runs):');
   for (const s of conc) {
     const per = (v: number): string => ((v * 1000) / (N * RUNS)).toFixed(2);
@@ -472,6 +496,7 @@ async function main(): Promise<void> {
   }
   for (const w of trees) rmSync(w, { recursive: true, force: true });
   await pf?.close();
+  rmSync(scratch, { recursive: true, force: true });
 }
 
 if (HELPER) helperMain();
