@@ -4,8 +4,8 @@
  * Removes finished queue files for qmail-send (qmail-clean(8)): reads
  * NUL-terminated requests `foop/N` / `todo/N` on fd 0 and answers each with
  * one byte on fd 1 (`+` done, `!` an unlink failed, `x` a bad request);
- * see src/lib/send/clean.ts. Several requests are worked on at once
- * (CleanPipeline), each answered in the order it came. Every 30 requests (and at start) it also
+ * see src/lib/send/clean.ts. The answers to all the requests one read
+ * brought go out in one write. Every 30 requests (and at start) it also
  * sweeps pid/ files older than 36 hours.
  *
  * Environment: QMAILHOME. Exit: 111 when QMAILHOME/queue cannot be found,
@@ -15,7 +15,7 @@ import { statSync } from 'node:fs';
 import type { Ctx } from '../lib/program.ts';
 import { qmailHome } from '../lib/qmailhome.ts';
 import { queueDir, queueSplit } from '../lib/queue/layout.ts';
-import { CleanPipeline, cleanupPid } from '../lib/send/clean.ts';
+import { cleanRequest, cleanupPid } from '../lib/send/clean.ts';
 
 /** qmail-clean: see the module comment; resolves 0 at EOF, 100 on a write error, 111 without a queue. */
 export async function main(ctx: Ctx): Promise<number> {
@@ -40,25 +40,23 @@ export async function main(ctx: Ctx): Promise<number> {
       }
     };
     step();
-    // requests are worked on several at once (a freeing unlink can wait for the device), answered in order
-    const pipe = new CleanPipeline(queue, split, (answers) => out.write(answers));
     ctx.stdin.on('data', (chunk: Buffer) => {
+      let answers = '';
       let s = 0;
       for (let z = chunk.indexOf(0, s); z >= 0; z = chunk.indexOf(0, s)) {
         cur.push(chunk.subarray(s, z));
         const req = Buffer.concat(cur).toString('latin1');
         cur = [];
         s = z + 1;
-        pipe.push(req);
+        answers += cleanRequest(queue, req, split);
         step();
       }
       if (s < chunk.length) cur.push(Buffer.from(chunk.subarray(s)));
+      if (answers !== '') out.write(answers);
     });
     const done = (): void => {
-      void pipe.idle().then(() => {
-        if (failed) resolve(100);
-        else out.write(Buffer.alloc(0), () => resolve(failed ? 100 : 0));
-      });
+      if (failed) resolve(100);
+      else out.write(Buffer.alloc(0), () => resolve(failed ? 100 : 0));
     };
     ctx.stdin.on('end', done);
     ctx.stdin.on('error', done);

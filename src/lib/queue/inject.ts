@@ -33,16 +33,18 @@
  * what it made (truncating first, as qmail-queue's cleanup()), including the
  * 91/11/65/66 cases the C original leaves for that cleanup.
  *
- * Links, unlinks and writes are synchronous (microseconds); creates and
- * the two fsyncs run in the libuv pool, so a server's other sessions go on
- * meanwhile. mess/N's fsync is issued once intd/N is written, and both
+ * Creates, links, unlinks and writes are synchronous (tens of microseconds
+ * at most; a libuv pool round trip, a thread wake-up each way, costs about
+ * as much CPU as a create); the two fsyncs, which wait for the device, run
+ * in the libuv pool, so a server's other sessions go on meanwhile. mess/N's
+ * fsync is issued once intd/N is written, and both
  * fsyncs run at once (the original waits for mess/N's before it creates
  * intd/N): ext4 then commits both files' blocks in one journal transaction
  * when it can, and todo/N is still linked only once both fsyncs succeeded.
  * When step 5 fails, mess/N is still fsynced and its error (53), when it
  * has one, is the one reported, as in the original.
  */
-import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, linkSync, open, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, linkSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { writeAll } from '../strerr.ts';
 import { fsyncFd } from '../fsyncfd.ts';
 import { date822fmt } from '../qmaildate.ts';
@@ -119,14 +121,9 @@ function queueOwner(q: string): number | undefined {
   }
 }
 
-/**
- * Open path O_WRONLY|O_CREAT|O_EXCL mode 0644 (open_excl); resolves to the fd.
- * In the libuv pool: a create waits for the journal while other messages'
- * fsyncs commit (milliseconds on ext4), which must not stall a server's
- * other sessions.
- */
-function openExcl(path: string): Promise<number> {
-  return new Promise((res, rej) => open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644, (e, fd) => (e ? rej(e) : res(fd))));
+/** Open path O_WRONLY|O_CREAT|O_EXCL mode 0644 (open_excl); returns the fd, throws the node:fs error. */
+function openExcl(path: string): number {
+  return openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
 }
 
 /** Pull qmail-send's trigger (triggerpull.c): one byte, non-blocking, errors ignored. */
@@ -206,7 +203,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     for (let tries = 0; tries < 9 && messFd < 0; tries++) {
       pidfn = `${q}/pid/${pid}.${t}.${++seqCounter}`;
       try {
-        messFd = await openExcl(pidfn);
+        messFd = openExcl(pidfn);
       } catch {
         /* try the next name */
       }
@@ -310,7 +307,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
    */
   async function writeIntd(syncMess: () => Promise<number>): Promise<void> {
     try {
-      intdFd = await openExcl(intdfn);
+      intdFd = openExcl(intdfn);
     } catch {
       throw new Fail(QQ.INTD);
     }

@@ -25,7 +25,7 @@
  * back at start by pqadd) and `status: exiting` ends the log. ALRM: every
  * queued message is due now (pqrun). HUP: reread locals and virtualdomains.
  */
-import { appendFileSync, closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { errCode } from '../errstr.ts';
 import { parseId, qfn, readSubdir } from '../queue/layout.ts';
@@ -41,7 +41,6 @@ import { Prioq } from './prioq.ts';
 import { CHANSKIP, nextRetry } from './retry.ts';
 import { stripVdomPrepend } from './rewrite.ts';
 import { preprocess } from './todo.ts';
-import { unlinkA } from './afs.ts';
 
 const D = Buffer.from('D');
 
@@ -125,8 +124,6 @@ export class Engine {
   private readonly pqdone = new Prioq();
   private readonly pqfail = new Prioq();
   private masterdelid = 1;
-  /** asynchronous job_close steps (the channel file's unlink) in progress */
-  private ops = 0;
 
   private todoWanted = true;
   private nexttodorun = now();
@@ -321,8 +318,8 @@ export class Engine {
   /**
    * Drop a reference to job j (job_close). The last one puts the message
    * back in its channel's queue at its retry time, or, when its pass hit EOF
-   * with nothing left to do, unlinks the channel file (in the pool) and,
-   * when the other channel has no file either, marks the message done.
+   * with nothing left to do, unlinks the channel file and, when the other
+   * channel has no file either, marks the message done.
    */
   private jobClose(j: number): void {
     const jo = this.jobs[j];
@@ -332,36 +329,21 @@ export class Engine {
       this.pqchan[channel].insert({ id, dt: retry });
       return;
     }
-    this.track(
-      (async () => {
-        const name = this.fn(CHANADDR[channel], id);
-        try {
-          await unlinkA(this.path(name));
-        } catch {
-          this.o.log(`warning: unable to unlink ${name}; will try again later`);
-          this.pqchan[channel].insert({ id, dt: now() + SLEEP_SYSFAIL });
-          return;
-        }
-        const other = this.fn(CHANADDR[1 - channel], id);
-        try {
-          if (this.exists(other)) return; // more channels going
-        } catch {
-          this.o.log(`warning: unable to stat ${other}`);
-        }
-        this.pqdone.insert({ id, dt: now() });
-      })(),
-    );
-  }
-
-  /** Count an asynchronous step (job_close's unlink) until it settles, then pump. */
-  private track(p: Promise<void>): void {
-    this.ops++;
-    void p
-      .catch(() => undefined)
-      .finally(() => {
-        this.ops--;
-        this.pump();
-      });
+    const name = this.fn(CHANADDR[channel], id);
+    try {
+      unlinkSync(this.path(name));
+    } catch {
+      this.o.log(`warning: unable to unlink ${name}; will try again later`);
+      this.pqchan[channel].insert({ id, dt: now() + SLEEP_SYSFAIL });
+      return;
+    }
+    const other = this.fn(CHANADDR[1 - channel], id);
+    try {
+      if (this.exists(other)) return; // more channels going
+    } catch {
+      this.o.log(`warning: unable to stat ${other}`);
+    }
+    this.pqdone.insert({ id, dt: now() });
   }
 
   // ------------------------------------------------------------ INFO
@@ -597,7 +579,7 @@ export class Engine {
       this.o.log(`bounce msg ${id} qp ${r.pid ?? process.pid}`);
     }
     try {
-      await unlinkA(this.path(bname));
+      unlinkSync(this.path(bname));
     } catch {
       this.o.log(`warning: unable to unlink ${bname}`);
       return false;
@@ -628,7 +610,7 @@ export class Engine {
     if (!(await this.injectbounce(id))) return fail();
     this.o.log(`end msg ${id}`);
     try {
-      await unlinkA(this.path(this.fn('info', id)));
+      unlinkSync(this.path(this.fn('info', id)));
     } catch {
       this.o.log(`warning: unable to unlink ${this.fn('info', id)}; will try again later`);
       return fail();
@@ -755,7 +737,7 @@ export class Engine {
       else this.ctl = { ...this.ctl, maps: m };
     }
     if (this.exitasap) {
-      if (this.delCanexit() && this.ops === 0 && this.todoBusy.size === 0 && this.doneBusy.size === 0 && this.clean.pending === 0) this.finish();
+      if (this.delCanexit() && this.todoBusy.size === 0 && this.doneBusy.size === 0 && this.clean.pending === 0) this.finish();
       return;
     }
     for (let progress = true; progress; ) {

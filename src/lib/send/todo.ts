@@ -16,16 +16,16 @@
  *
  * A failure leaves todo/N in place; the next todo scan starts over (step 2
  * makes that safe). info's mtime is the message's birth for the retry
- * schedule and queuelifetime. The creates and fsyncs, which can wait for the
- * disk, run in the libuv pool (afs.ts), so other messages' events go on
- * meanwhile; reading todo/N (just written, in the page cache), the stat, the
- * unlinks of names that are normally absent and the writes into the page
- * cache are direct calls: a pool round trip (a thread wake-up each) costs
- * more than any of them.
+ * schedule and queuelifetime. The fsyncs, which wait for the disk, run in
+ * the libuv pool (fsyncfd.ts), so other messages' events go on meanwhile;
+ * reading todo/N (just written, in the page cache), the stat, the unlinks of
+ * names that are normally absent, the creates and the writes into the page
+ * cache are direct calls: a pool round trip (a thread wake-up each way)
+ * costs about as much as any of them.
  */
-import { closeSync, constants, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { errCode } from '../errstr.ts';
-import { fsyncA, openA } from './afs.ts';
+import { fsyncFd } from '../fsyncfd.ts';
 import { qfn } from '../queue/layout.ts';
 import { logsafe } from './logline.ts';
 import { rewrite, type RewriteMaps } from './rewrite.ts';
@@ -68,11 +68,16 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
       }
     }
   };
-  const excl = (name: string): Promise<number> =>
-    openA(`${queue}/${name}`, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644).then((fd) => {
+  /** Create name exclusively (mode 0644); its fd, or undefined when that failed. */
+  const excl = (name: string): number | undefined => {
+    try {
+      const fd = openSync(`${queue}/${name}`, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
       fds.push(fd);
       return fd;
-    });
+    } catch {
+      return undefined;
+    }
+  };
   try {
     const messName = qfn('mess', id, split);
     let size: number;
@@ -126,8 +131,8 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
       if (lines.at(-1) === '') break;
     }
     const names = [infoName, ...[0, 1].filter((c) => chanBuf[c].length > 0).map((c) => chanName[c])];
-    const opened = await Promise.allSettled(names.map(excl));
-    if (opened[0].status === 'rejected') {
+    const opened = names.map(excl);
+    if (opened[0] === undefined) {
       log(`warning: unable to create ${infoName}`);
       return undefined;
     }
@@ -142,7 +147,7 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
     const writeAll = (fd: number, b: Buffer): void => {
       for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
     };
-    const infoFd = (opened[0] as PromiseFulfilledResult<number>).value;
+    const infoFd = opened[0];
     if (info) {
       try {
         writeAll(infoFd, info);
@@ -151,23 +156,23 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
         return undefined;
       }
     }
-    const syncs: Promise<void>[] = [fsyncA(infoFd)];
+    const syncs: Promise<void>[] = [fsyncFd(infoFd)];
     const chanFd: [number, number] = [-1, -1];
     for (let i = 1; i < names.length; i++) {
       const c = names[i] === chanName[0] ? 0 : 1;
-      const o = opened[i];
-      if (o.status === 'rejected') {
+      const fd = opened[i];
+      if (fd === undefined) {
         log(`warning: unable to create ${chanName[c]}`);
         return undefined;
       }
-      chanFd[c] = o.value;
+      chanFd[c] = fd;
       try {
-        writeAll(o.value, Buffer.from(chanBuf[c].join(''), 'latin1'));
+        writeAll(fd, Buffer.from(chanBuf[c].join(''), 'latin1'));
       } catch {
         log(`warning: trouble writing to ${chanName[c]}`);
         return undefined;
       }
-      syncs.push(fsyncA(o.value));
+      syncs.push(fsyncFd(fd));
     }
     const results = await Promise.allSettled(syncs);
     for (let i = 0; i < results.length; i++) {
