@@ -55,6 +55,8 @@
  * BENCH_CONC=20 (or 1,10) runs only those concurrencies.
  * Profiling: BENCH_PROF=DIR runs qmail-send's tree and tcpserver with
  * `--cpu-prof --cpu-prof-dir=DIR` (one .cpuprofile per Node process).
+ * BENCH_NODE_OPTIONS='FLAGS' gives them NODE_OPTIONS (V8 flags to try).
+ * BENCH_POSTFIX=0 leaves Postfix out (quick comparisons of our own builds).
  */
 import { execFileSync, fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
@@ -73,11 +75,13 @@ const C_QMAIL: Record<number, number> = { 1: 255, 10: 284, 20: 276 };
 const POSTFIX: Record<number, number> = { 1: 507, 10: 813, 20: 688 };
 
 const PROF = process.env.BENCH_PROF;
+/** BENCH_NODE_OPTIONS: NODE_OPTIONS for our processes (e.g. V8 flags to try), with BENCH_PROF's added. */
+const NODE_OPTS = [process.env.BENCH_NODE_OPTIONS ?? '', PROF ? `--cpu-prof --cpu-prof-dir=${PROF}` : ''].filter((x) => x !== '').join(' ');
 
 /** Start our tcpserver with qmail-smtpd on a free port; resolves with the child and the port. */
 function listen(t: Tree): Promise<[ChildProcess, number]> {
   const env: Record<string, string> = { PATH: '/usr/bin:/bin', QMAILHOME: t.qh };
-  if (PROF) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${PROF}`;
+  if (NODE_OPTS) env.NODE_OPTIONS = NODE_OPTS;
   return smtpListener(`${ROOT}/bin/tcpserver`, env);
 }
 
@@ -180,7 +184,7 @@ async function run(s: number, trees: string[]): Promise<[number, number, number]
   const t = setupTree(`e2e-${s}-`);
   trees.push(t.work);
   writeFileSync(`${t.qh}/control/rcpthosts`, 'here.example\n');
-  const env = PROF ? { ...t.env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROF}` } : t.env;
+  const env = NODE_OPTS ? { ...t.env, NODE_OPTIONS: NODE_OPTS } : t.env;
   const send = await startSend(t, env);
   const [server, port] = await listen(t);
   try {
@@ -358,6 +362,7 @@ async function runPostfix(s: number, trees: string[]): Promise<[number, number, 
 
 /** Why Postfix cannot be measured here, or '' when it can. */
 function postfixMissing(): string {
+  if (process.env.BENCH_POSTFIX === '0') return 'BENCH_POSTFIX=0';
   if (!existsSync(POSTFIX_BIN)) return `${POSTFIX_BIN} not installed`;
   if (process.getuid?.() !== 0) return 'not root';
   try {

@@ -11,6 +11,7 @@ import { maildirDeliver } from '../src/lib/deliver/maildir.ts';
 import { fromLine, isFromLine, mboxDeliver } from '../src/lib/deliver/mbox.ts';
 import type { ByteSource } from '../src/lib/queue/source.ts';
 import { LOCK_EX, LOCK_UN, sys } from '../src/lib/native.ts';
+import { fsyncFds } from '../src/lib/fsyncfd.ts';
 
 const PREFIX = Buffer.from('Return-Path: <god@heaven.af.mil>\nDelivered-To: djb@silverton.berkeley.edu\n');
 
@@ -191,5 +192,29 @@ describe('mbox delivery', () => {
     expect(await mboxDeliver('/dev/null', Buffer.from('x\n'), { sender: 's' })).toEqual({ ok: false, text: 'Unable to write /dev/null: invalid argument. (#4.3.0)' });
     const p = `${tmpdir()}/no/such`;
     expect(await mboxDeliver(p, Buffer.from('x\n'), { sender: 's' })).toEqual({ ok: false, text: `Unable to open ${p}: file does not exist. (#4.2.1)` });
+  });
+});
+
+describe('fsyncFds (one pool job for several fsyncs)', () => {
+  it('answers per descriptor: null when on disk, the errno Error otherwise', async () => {
+    const d = tmpdir('fsyncfds-');
+    const a = openSync(`${d}/a`, 'w');
+    const b = openSync(`${d}/b`, 'w');
+    const [r, w] = sys.pipe();
+    try {
+      writeFileSync(a, 'x'.repeat(600));
+      writeFileSync(b, 'y');
+      expect(await fsyncFds([a, b])).toEqual([null, null]);
+      const errs = await fsyncFds([a, r, b, 999]);
+      expect(errs[0]).toBeNull();
+      expect(errs[1]?.code).toBe('EINVAL'); // a pipe cannot be fsynced
+      expect(errs[2]).toBeNull();
+      expect(errs[3]?.code).toBe('EBADF');
+      expect(errs[3]?.errno).toBe(9);
+      expect(() => sys.fsyncAll([], () => undefined)).toThrow(TypeError);
+      expect(() => sys.fsyncAll([1, 2, 3, 4, 5, 6, 7, 8, 9], () => undefined)).toThrow(TypeError);
+    } finally {
+      for (const fd of [a, b, r, w]) closeSync(fd);
+    }
   });
 });

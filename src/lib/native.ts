@@ -1,6 +1,7 @@
 /**
  * native: the POSIX calls Node does not expose (flock, pipe, mkfifo, setsid,
- * rlimits, fd flags, dup2, posix_spawn/waitpid, crypt(3), SO_PEERCRED), from the small addon in src/native/sys.c, built
+ * rlimits, fd flags, dup2, posix_spawn/waitpid, crypt(3), SO_PEERCRED, several
+ * fsyncs in one threadpool job), from the small addon in src/native/sys.c, built
  * by `npm run build` against the pinned runtime's headers. Errors thrown carry
  * `.code` (errno name) and `.errno`, so errstr() prints DJB's phrase.
  */
@@ -51,6 +52,14 @@ export interface Sys {
    * runs. Throws (ECHILD) for a pid that is not an unreaped child.
    */
   waitpid(pid: number): number | undefined;
+  /**
+   * fsync(2) of 1 to 8 descriptors in one libuv threadpool job: every
+   * file's data writeback is started first (sync_file_range), then each is
+   * fsynced in turn. cb(null, errs) on the loop, errs[i] null or the Error
+   * (`.code`, `.errno`) of fds[i]'s fsync. Throws a TypeError for other
+   * arguments.
+   */
+  fsyncAll(fds: number[], cb: (err: null, errs: Array<NodeJS.ErrnoException | null>) => void): void;
   /**
    * crypt(3) (libxcrypt's crypt_rn) of key with setting (a salt or a whole
    * stored hash such as `$y$j9T$...`): the hash, or null when the setting is

@@ -35,6 +35,10 @@
  *                            (posix_spawn returns only after the exec);
  *                            cb(err, pid) on the loop; fd must stay open
  *                            until cb runs
+ *   fsyncAll(fds, cb)       fsync(2) of 1 to 8 descriptors in one threadpool
+ *                            job (data writeback of all started first with
+ *                            sync_file_range); cb(null, errs) on the loop,
+ *                            errs[i] null or fds[i]'s Error (.code, .errno)
  *   waitpid(pid) -> status | undefined   waitpid(pid, WNOHANG): the raw wait
  *                            status, undefined while the child runs
  *   crypt(key, setting) -> hash | null   crypt(3) of libxcrypt (crypt_rn: every
@@ -81,8 +85,8 @@ static const char *errname(int e) {
   }
 }
 
-static napi_value fail(napi_env env, const char *call) {
-  int e = errno;
+/* The Error for errno e from call: message "call: strerror", .code, .errno. */
+static napi_value errobj(napi_env env, const char *call, int e) {
   napi_value msg, code, err, num;
   char buf[256];
   snprintf(buf, sizeof buf, "%s: %s", call, strerror(e));
@@ -91,7 +95,11 @@ static napi_value fail(napi_env env, const char *call) {
   napi_create_error(env, code, msg, &err);
   napi_create_int32(env, e, &num);
   napi_set_named_property(env, err, "errno", num);
-  napi_throw(env, err);
+  return err;
+}
+
+static napi_value fail(napi_env env, const char *call) {
+  napi_throw(env, errobj(env, call, errno));
   return NULL;
 }
 
@@ -462,6 +470,94 @@ static napi_value js_spawnAsync(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+/*
+ * fsyncAll: several fsyncs in one threadpool job (one thread wake-up each
+ * way instead of one per file). sync_file_range(SYNC_FILE_RANGE_WRITE)
+ * first starts every file's data writeback, so the devices see the writes
+ * together; then each fsync waits for its file's data, writes its metadata
+ * and flushes the device cache. Measured on a virtio disk: the same wall
+ * time as fsyncs in parallel threads, less CPU.
+ */
+#define FSYNC_MAX 8
+struct fsyncreq {
+  napi_async_work work;
+  napi_ref cb;
+  uint32_t n;
+  int fds[FSYNC_MAX];
+  int errs[FSYNC_MAX];
+};
+
+static void fsync_execute(napi_env env, void *data) {
+  struct fsyncreq *r = data;
+  uint32_t i;
+  int rc;
+  (void)env;
+  if (r->n > 1)
+    for (i = 0; i < r->n; i++) sync_file_range(r->fds[i], 0, 0, SYNC_FILE_RANGE_WRITE); /* a hint: fsync reports */
+  for (i = 0; i < r->n; i++) {
+    do rc = fsync(r->fds[i]);
+    while (rc == -1 && errno == EINTR);
+    r->errs[i] = rc == -1 ? errno : 0;
+  }
+}
+
+static void fsync_complete(napi_env env, napi_status status, void *data) {
+  struct fsyncreq *r = data;
+  napi_value cb, argv[2], global, result, e;
+  uint32_t i;
+  napi_get_reference_value(env, r->cb, &cb);
+  napi_get_global(env, &global);
+  napi_get_null(env, &argv[0]);
+  napi_create_array_with_length(env, r->n, &argv[1]);
+  for (i = 0; i < r->n; i++) {
+    int err = status != napi_ok ? ECANCELED : r->errs[i];
+    if (err) e = errobj(env, "fsync", err);
+    else napi_get_null(env, &e);
+    napi_set_element(env, argv[1], i, e);
+  }
+  if (napi_call_function(env, global, cb, 2, argv, &result) == napi_pending_exception) {
+    napi_get_and_clear_last_exception(env, &e);
+    napi_fatal_exception(env, e);
+  }
+  napi_delete_reference(env, r->cb);
+  napi_delete_async_work(env, r->work);
+  free(r);
+}
+
+static napi_value js_fsyncAll(napi_env env, napi_callback_info info) {
+  napi_value a[2], name, v;
+  napi_valuetype t;
+  struct fsyncreq *r;
+  uint32_t i, n = 0;
+  bool isarr = false;
+  if (!args(env, info, 2, a)) return NULL;
+  napi_is_array(env, a[0], &isarr);
+  if (isarr) napi_get_array_length(env, a[0], &n);
+  if (!isarr || n < 1 || n > FSYNC_MAX || napi_typeof(env, a[1], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, NULL, "fsyncAll(fds: number[1..8], cb: function)");
+    return NULL;
+  }
+  if (!(r = calloc(1, sizeof *r))) {
+    errno = ENOMEM;
+    return fail(env, "fsyncAll");
+  }
+  r->n = n;
+  for (i = 0; i < n; i++) {
+    napi_get_element(env, a[0], i, &v);
+    r->fds[i] = i32(env, v);
+  }
+  napi_create_reference(env, a[1], 1, &r->cb);
+  napi_create_string_utf8(env, "fsync", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, fsync_execute, fsync_complete, r, &r->work) != napi_ok ||
+      napi_queue_async_work(env, r->work) != napi_ok) {
+    napi_delete_reference(env, r->cb);
+    free(r);
+    napi_throw_error(env, NULL, "unable to queue the fsync");
+    return NULL;
+  }
+  return undef(env);
+}
+
 static napi_value js_waitpid(napi_env env, napi_callback_info info) {
   napi_value a[1];
   int st;
@@ -543,6 +639,7 @@ static napi_value init(napi_env env, napi_value exports) {
   put(env, exports, "spawn", js_spawn);
   put(env, exports, "spawnAsync", js_spawnAsync);
   put(env, exports, "waitpid", js_waitpid);
+  put(env, exports, "fsyncAll", js_fsyncAll);
   put(env, exports, "crypt", js_crypt);
   put(env, exports, "peercred", js_peercred);
   napi_create_object(env, &names);

@@ -36,17 +36,17 @@
  * Creates, links, unlinks and writes are synchronous (tens of microseconds
  * at most; a libuv pool round trip, a thread wake-up each way, costs about
  * as much CPU as a create); the two fsyncs, which wait for the device, run
- * in the libuv pool, so a server's other sessions go on meanwhile. mess/N's
- * fsync is issued once intd/N is written, and both
- * fsyncs run at once (the original waits for mess/N's before it creates
- * intd/N): ext4 then commits both files' blocks in one journal transaction
- * when it can, and todo/N is still linked only once both fsyncs succeeded.
- * When step 5 fails, mess/N is still fsynced and its error (53), when it
- * has one, is the one reported, as in the original.
+ * together in one libuv pool job (fsyncfd.ts fsyncFds: both files' data
+ * writeback started at once, then each fsync), so a server's other sessions
+ * go on meanwhile. mess/N's fsync is thus issued once intd/N is written (the
+ * original waits for it before it creates intd/N); todo/N is still linked
+ * only once both fsyncs succeeded. When step 5 fails, mess/N is still
+ * fsynced and its error (53), when it has one, is the one reported, as in
+ * the original.
  */
 import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, linkSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { writeAll } from '../strerr.ts';
-import { fsyncFd } from '../fsyncfd.ts';
+import { fsyncFds } from '../fsyncfd.ts';
 import { date822fmt } from '../qmaildate.ts';
 import { qmailIds, type QmailIds } from '../qmailids.ts';
 import { queueDir, queueSplit } from './layout.ts';
@@ -258,22 +258,16 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       });
       if (r) throw new Fail(QQ.READ);
     }
-    // 5. intd/N (see the module comment for the fsyncs' order)
-    let messSynced: Promise<number> | undefined;
-    const syncMess = (): Promise<number> =>
-      (messSynced ??= fsyncFd(messFd).then(
-        () => QQ.OK,
-        () => QQ.WRITE,
-      ));
+    // 5. intd/N, then both fsyncs (see the module comment)
     try {
-      await writeIntd(syncMess);
+      await writeIntd();
     } catch (e) {
       // the original fsyncs mess/N before it makes intd/N: that failure wins
-      const m = await syncMess();
-      throw m !== QQ.OK ? new Fail(m) : e;
+      const [m] = await fsyncFds([messFd]);
+      throw m ? new Fail(QQ.WRITE) : e;
     }
-    const m = await syncMess();
-    if (m !== QQ.OK) throw new Fail(m);
+    const [messErr, intdErr] = await fsyncFds([messFd, intdFd]);
+    if (messErr || intdErr) throw new Fail(QQ.WRITE);
 
     // 6. todo/N: queued
     try {
@@ -301,11 +295,8 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     }
   }
 
-  /**
-   * 5. intd/N: u, p, then the envelope as read; fsynced together with
-   * mess/N (syncMess starts that fsync once). Throws Fail.
-   */
-  async function writeIntd(syncMess: () => Promise<number>): Promise<void> {
+  /** 5. intd/N: u, p, then the envelope as read (fsynced by the caller). Throws Fail. */
+  async function writeIntd(): Promise<void> {
     try {
       intdFd = openExcl(intdfn);
     } catch {
@@ -348,11 +339,5 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       }
     }
     if (!scan.done) throw new Fail(QQ.READ);
-    void syncMess();
-    try {
-      await fsyncFd(intdFd);
-    } catch {
-      throw new Fail(QQ.WRITE);
-    }
   }
 }

@@ -10,14 +10,15 @@
  *     create info/S/N exclusively and write the F record; each T record is
  *     rewritten (send/rewrite.ts) and appended as `T<addr>\0` to local/S/N
  *     or remote/S/N, each created exclusively on its first recipient;
- *  3. fsync info and the channel files (in the libuv pool), close them;
+ *  3. fsync info and the channel files (one libuv pool job), close them;
  *  4. ask qmail-clean to remove intd/N and todo/N: from then on the message
  *     is qmail-send's.
  *
  * A failure leaves todo/N in place; the next todo scan starts over (step 2
  * makes that safe). info's mtime is the message's birth for the retry
- * schedule and queuelifetime. The fsyncs, which wait for the disk, run in
- * the libuv pool (fsyncfd.ts), so other messages' events go on meanwhile;
+ * schedule and queuelifetime. The fsyncs, which wait for the disk, run
+ * together in one libuv pool job (fsyncfd.ts fsyncFds), so other messages'
+ * events go on meanwhile;
  * reading todo/N (just written, in the page cache), the stat, the unlinks of
  * names that are normally absent, the creates and the writes into the page
  * cache are direct calls: a pool round trip (a thread wake-up each way)
@@ -25,7 +26,7 @@
  */
 import { closeSync, constants, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { errCode } from '../errstr.ts';
-import { fsyncFd } from '../fsyncfd.ts';
+import { fsyncFds } from '../fsyncfd.ts';
 import { qfn } from '../queue/layout.ts';
 import { logsafe } from './logline.ts';
 import { rewrite, type RewriteMaps } from './rewrite.ts';
@@ -156,7 +157,7 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
         return undefined;
       }
     }
-    const syncs: Promise<void>[] = [fsyncFd(infoFd)];
+    const syncs: number[] = [infoFd];
     const chanFd: [number, number] = [-1, -1];
     for (let i = 1; i < names.length; i++) {
       const c = names[i] === chanName[0] ? 0 : 1;
@@ -172,11 +173,11 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
         log(`warning: trouble writing to ${chanName[c]}`);
         return undefined;
       }
-      syncs.push(fsyncFd(fd));
+      syncs.push(fd);
     }
-    const results = await Promise.allSettled(syncs);
+    const results = await fsyncFds(syncs);
     for (let i = 0; i < results.length; i++) {
-      if (results[i].status === 'rejected') {
+      if (results[i]) {
         log(`warning: trouble fsyncing ${names[i]}`);
         return undefined;
       }
