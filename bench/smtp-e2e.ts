@@ -43,15 +43,20 @@
  * seconds each program used per 1000 messages (/proc/PID/stat at the end of
  * each row), a figure the machine's other load hardly changes.
  *
- * Scratch trees are removed only at the end (see bench/smtpd.ts: on ext4
- * without a journal freed inodes slow the next creates). They go in one
- * directory made below $TMPDIR (default /tmp) for the run and marked
+ * Scratch trees are not removed during or right after a run: they go in
+ * one directory made below $TMPDIR (default /tmp) for the run and marked
  * `chattr +T` (as queueCreate() marks queue/), so that each tree, ours and
- * Postfix's alike, gets its inodes from a block group of its own instead of
- * the groups where the last run's trees were just removed: ext4 without a
- * journal makes every create skip the inodes freed there in the last minutes
- * (see ARCHITECTURE.md). Runs minutes apart still give steadier figures.
- *
+ * Postfix's alike, gets its inodes from block groups of its own; at the end
+ * that directory is moved (one rename, nothing freed) into
+ * $TMPDIR/smtp-e2e-trash/, and only trash older than 30 minutes is removed.
+ * On ext4 without a journal (this project's VMs) every create skips the
+ * inodes freed in its block group in the last one to six minutes, and
+ * Orlov's allocator puts new top-level directories (queue/pid, queue/intd,
+ * ...: placed by a hash of their name, then by fewest directories) exactly
+ * in the groups a removal has just emptied, so a run started right after
+ * another one's removal measured that removal more than itself (see
+ * ARCHITECTURE.md). Remove the trash by hand when done.
+
  * BENCH_CONC=20 (or 1,10) runs only those concurrencies.
  * Profiling: BENCH_PROF=DIR runs qmail-send's tree and tcpserver with
  * `--cpu-prof --cpu-prof-dir=DIR` (one .cpuprofile per Node process).
@@ -59,7 +64,8 @@
  * BENCH_POSTFIX=0 leaves Postfix out (quick comparisons of our own builds).
  */
 import { execFileSync, fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { maildirHome, median, smtpListener, stopChild } from './lib.ts';
@@ -180,9 +186,8 @@ function source(s: number, port: number): Promise<void> {
 }
 
 /** One row: [accepted/s, end-to-end/s, machine CPU seconds per 1000 messages] for N messages at concurrency s. */
-async function run(s: number, trees: string[]): Promise<[number, number, number]> {
+async function run(s: number): Promise<[number, number, number]> {
   const t = setupTree(`e2e-${s}-`);
-  trees.push(t.work);
   writeFileSync(`${t.qh}/control/rcpthosts`, 'here.example\n');
   const env = NODE_OPTS ? { ...t.env, NODE_OPTIONS: NODE_OPTS } : t.env;
   const send = await startSend(t, env);
@@ -377,9 +382,10 @@ function postfixMissing(): string {
  * The Postfix rows need root, but setupTree() turns this process into
  * nobody for good; so, before the first row, fork a copy of this script
  * (`--postfix-helper N`) that stays root and runs runPostfix(s) for each
- * `{ s }` it is sent, answering `{ r: [accepted, e2e] }` or `{ err }`. On
- * disconnect, SIGINT or SIGTERM it stops any instance still running, removes
- * its scratch trees and exits.
+ * `{ s }` it is sent, answering `{ r: [accepted, e2e, cpu] }` or `{ err }`.
+ * On disconnect (the run is over and its trees are in the trash) it removes
+ * old trash, as root, and exits; on SIGINT or SIGTERM it stops any instance
+ * still running, removes its own trees and exits.
  */
 function postfixHelper(): { row: (s: number) => Promise<[number, number, number]>; close: () => Promise<void> } {
   const c = fork(new URL(import.meta.url).pathname, ['--postfix-helper', String(N)], { stdio: 'inherit' });
@@ -397,6 +403,28 @@ function postfixHelper(): { row: (s: number) => Promise<[number, number, number]
   };
 }
 
+/** Where finished runs' scratch directories wait (see the module comment). */
+const TRASH = (process.env.BENCH_TRASH ??= `${tmpdir()}/smtp-e2e-trash`); // set before TMPDIR changes, inherited by the helper
+/** Trash older than this (seconds) is removed at the end of a run. */
+const TRASH_AGE_S = 1800;
+
+/** Remove trash entries last changed more than TRASH_AGE_S ago (errors ignored: another user's, or gone). */
+function pruneTrash(): void {
+  let names: string[];
+  try {
+    names = readdirSync(TRASH);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    try {
+      if (statSync(`${TRASH}/${n}`).mtimeMs < Date.now() - TRASH_AGE_S * 1000) rmSync(`${TRASH}/${n}`, { recursive: true, force: true });
+    } catch {
+      // not ours to remove
+    }
+  }
+}
+
 /** The helper's side (see postfixHelper()). */
 function helperMain(): void {
   const trees: string[] = [];
@@ -406,16 +434,22 @@ function helperMain(): void {
       (e: unknown) => process.send!({ err: e instanceof Error ? e.message.split('\n')[0] : String(e) }),
     );
   });
-  const quit = async (): Promise<void> => {
-    for (const w of trees) {
-      if (postfixPids(`${w}/etc`).length > 0) await postfixStop(`${w}/etc`);
-      rmSync(w, { recursive: true, force: true });
-    }
+  // the end of the run: the main process has moved the scratch directory (these trees with it) to the trash; prune old trash as root
+  process.on('disconnect', () => {
+    pruneTrash();
     process.exit(0);
-  };
-  process.on('disconnect', () => void quit());
-  // ^C reaches the whole process group: stop an instance left running mid-row
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void quit());
+  });
+  // ^C reaches the whole process group: stop an instance left running mid-row, remove its trees
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.on(sig, () => {
+      void (async () => {
+        for (const w of trees) {
+          if (postfixPids(`${w}/etc`).length > 0) await postfixStop(`${w}/etc`);
+          rmSync(w, { recursive: true, force: true });
+        }
+        process.exit(0);
+      })();
+    });
 }
 
 /** lo-hi of the ratios, two decimals, NaNs left out. */
@@ -440,7 +474,8 @@ async function main(): Promise<void> {
     console.log(`bench/smtp-e2e: ${SOURCE} not installed (apt-get install postfix, then postfix stop); skipped`);
     return;
   }
-  const trees: string[] = [];
+  mkdirSync(TRASH, { recursive: true, mode: 0o755 });
+  if (process.getuid?.() === 0) chownSync(TRASH, 65534, 65534);
   const scratch = mkdtempSync(`${tmpdir()}/smtp-e2e-`);
   spawnSync('chattr', ['+T', scratch], { stdio: 'ignore', env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
   chmodSync(scratch, 0o755);
@@ -459,7 +494,7 @@ async function main(): Promise<void> {
   };
   for (let r = 0; r < RUNS; r++) {
     for (const s of conc) {
-      const [a, e, b] = await run(s, trees).catch(failed('', s));
+      const [a, e, b] = await run(s).catch(failed('', s));
       acc.get(s)!.push(a);
       e2e.get(s)!.push(e);
       busy.get(s)!.push(b);
@@ -499,9 +534,10 @@ async function main(): Promise<void> {
     const parts = [...cpuTotals].filter(([k]) => k.startsWith(`${s} `)).map(([k, [u, y]]) => `${k.slice(k.indexOf(' ') + 1)} ${per(u)}+${per(y)}`);
     console.log(`${String(s).padStart(4)}  ${parts.join(', ')}`);
   }
-  for (const w of trees) rmSync(w, { recursive: true, force: true });
-  await pf?.close();
-  rmSync(scratch, { recursive: true, force: true });
+  renameSync(scratch, `${TRASH}/${basename(scratch)}`);
+  if (pf) await pf.close();
+  else pruneTrash();
+  console.log(`scratch trees kept in ${TRASH} (removed after ${TRASH_AGE_S / 60} minutes by a later run; rm -r it when done)`);
 }
 
 if (HELPER) helperMain();

@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { connect } from 'node:net';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { ours, theirs, tmpdir, until } from './helpers.ts';
 import { startServer, talk, type Running } from './tcphelpers.ts';
 import { queueCreate } from '../src/lib/queue/create.ts';
@@ -210,6 +210,29 @@ s.quit()
       expect(await converse(srv.port, [rcpt])).toContain('553 sorry');
     } finally {
       writeFileSync(file, old);
+    }
+  });
+
+  it('sees a control file appear at the next connection, also behind a dangling symbolic link (absent files are skipped only while control/ is unchanged)', async () => {
+    const ehlo = 'EHLO x\r\nQUIT\r\n';
+    const file = `${home}/control/databytes`;
+    const target = `${tmpdir('smtpd-link-')}/databytes`;
+    const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 150));
+    try {
+      await settle();
+      expect(await converse(srv.port, [ehlo])).not.toContain('SIZE');
+      expect(await converse(srv.port, [ehlo])).not.toContain('SIZE'); // now from the kept copy
+      writeFileSync(file, '4321\n');
+      expect(await converse(srv.port, [ehlo])).toContain('250 SIZE 4321\r\n');
+      rmSync(file);
+      symlinkSync(target, file);
+      await settle();
+      expect(await converse(srv.port, [ehlo])).not.toContain('SIZE');
+      expect(await converse(srv.port, [ehlo])).not.toContain('SIZE');
+      writeFileSync(target, '1234\n'); // control/ itself does not change
+      expect(await converse(srv.port, [ehlo])).toContain('250 SIZE 1234\r\n');
+    } finally {
+      rmSync(file, { force: true });
     }
   });
 

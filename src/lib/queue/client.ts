@@ -55,15 +55,31 @@ export interface QueueReply {
   pid?: number;
 }
 
-/** True when this process may write the queue directly (pid, mess, intd, todo writable). */
+/** canWriteQueue's last answer per qmail home, and when (ms). */
+const writableSeen = new Map<string, { ok: boolean; at: number }>();
+/** How long (ms) canWriteQueue's answer stands before the directories are checked again. */
+const WRITABLE_TTL_MS = 1000;
+
+/**
+ * True when this process may write the queue directly (pid, mess, intd, todo
+ * writable). The answer is kept for a second: a server asks for every
+ * message, and a change of the queue's permissions is then seen within a
+ * second (a message caught in between gets qmail-queue's temporary error,
+ * or goes through the qmail-queue program).
+ */
 export function canWriteQueue(home: string): boolean {
+  const now = Date.now();
+  const seen = writableSeen.get(home);
+  if (seen !== undefined && now - seen.at < WRITABLE_TTL_MS) return seen.ok;
   const q = queueDir(home);
+  let ok = true;
   try {
     for (const d of ['pid', 'mess', 'intd', 'todo']) accessSync(`${q}/${d}`, constants.W_OK | constants.X_OK);
-    return true;
   } catch {
-    return false;
+    ok = false;
   }
+  writableSeen.set(home, { ok, at: now });
+  return ok;
 }
 
 /** Resolves when a writable drains or closes. */

@@ -19,16 +19,20 @@
  * (0755) when missing.
  *
  * A new queue/ gets the ext2/3/4 "top of directory hierarchy" attribute
- * (`chattr +T`, chattr(1)) before its subdirectories are made, so the
- * kernel's Orlov allocator spreads pid/, intd/, mess/S, info/S, local/S
- * ... over block groups instead of packing them into queue/'s group. Every
- * message creates files in four of them and frees as many; when they share
- * one group, each create scans past all inodes freed there in the last
- * seconds (ext4 without a journal, `recently_deleted`), which
- * bench/smtp-e2e.ts measured as most of the queue's system time at a few
- * hundred messages per second. Nothing about the queue's format changes;
- * where chattr or the attribute is missing (other filesystems), nothing
- * happens.
+ * (`chattr +T`, chattr(1)) before its subdirectories are made, and so do
+ * new mess/, info/, local/ and remote/ before their split subdirectories,
+ * so the kernel's Orlov allocator spreads pid/, intd/, todo/ and each S of
+ * mess/S, info/S, local/S, remote/S over block groups instead of packing
+ * them into their parent's group. Every message creates files in four of
+ * them and frees as many, and a file's inode is allocated (and later freed)
+ * in its directory's group; when the directories share a group, each create
+ * scans past all inodes freed there in the last minute (ext4 without a
+ * journal, `recently_deleted`), which bench/smtp-e2e.ts measured as most of
+ * the queue's system time at a few hundred messages per second. Spread
+ * out, info/S and local/S (S = N mod split, so consecutive messages go to
+ * different subdirectories) see a split-th of that churn each. Nothing
+ * about the queue's format changes; where chattr or the attribute is
+ * missing (other filesystems), nothing happens.
  */
 import { chmodSync, chownSync, closeSync, lstatSync, mkdirSync, openSync, writeSync, constants } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -98,7 +102,10 @@ export function queueCreate(home: string, split = DEFAULT_SPLIT, opts: QueueCrea
     isNew = true;
   }
   d(q, uidq, 0o750);
-  if (isNew) spawnSync('chattr', ['+T', q], { stdio: 'ignore', env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
+  const topDir = (p: string): void => {
+    spawnSync('chattr', ['+T', p], { stdio: 'ignore', env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
+  };
+  if (isNew) topDir(q);
   d(`${q}/pid`, uidq, 0o700);
   d(`${q}/intd`, uidq, 0o700);
   d(`${q}/todo`, uidq, 0o750);
@@ -110,6 +117,7 @@ export function queueCreate(home: string, split = DEFAULT_SPLIT, opts: QueueCrea
     ['remote', uids, 0o700],
   ] as const) {
     d(`${q}/${name}`, uid, mode);
+    if (isNew) topDir(`${q}/${name}`);
     for (let i = 0; i < split; i++) d(`${q}/${name}/${i}`, uid, mode);
   }
   d(`${q}/lock`, uidq, 0o750);

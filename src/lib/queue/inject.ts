@@ -18,8 +18,9 @@
  *     validated envelope without its final \0 (envelope.ts: 91, 11, 54);
  *     fsync (53).
  *  6. Hard-link intd/N as todo/N (66): at that instant the message is queued.
- *  7. Pull the trigger: open lock/trigger O_WRONLY|O_NONBLOCK, write one \0
- *     byte, close; every error ignored (no qmail-send listening is fine).
+ *  7. Pull the trigger: write one \0 byte into lock/trigger, opened
+ *     O_WRONLY|O_NONBLOCK (the descriptor is kept for the next message);
+ *     every error ignored (no qmail-send listening is fine).
  *
  * Run as root (root's qmail-inject or sendmail, a root qmail-smtpd): mess/N
  * and intd/N are given to the queue's owner (fchown to the owner of queue/,
@@ -126,25 +127,42 @@ function openExcl(path: string): number {
   return openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
 }
 
-/** Pull qmail-send's trigger (triggerpull.c): one byte, non-blocking, errors ignored. */
+/** Per queue directory, a descriptor open for writing on lock/trigger (see triggerPull). */
+const triggerFds = new Map<string, number>();
+
+/**
+ * Pull qmail-send's trigger (triggerpull.c): one byte into lock/trigger,
+ * non-blocking, errors ignored. The descriptor (O_WRONLY|O_NONBLOCK, so the
+ * open fails with ENXIO while no qmail-send has it open) is kept for the
+ * process's next messages: a long-lived server saves the open and close per
+ * message. A write error (EPIPE once qmail-send is gone) closes it, and the
+ * next pull opens lock/trigger again, which also finds a FIFO that was
+ * replaced; EAGAIN (the FIFO is full, qmail-send has pulls pending anyway)
+ * keeps it.
+ */
 export function triggerPull(queue: string): void {
-  let fd: number;
-  try {
-    fd = openSync(`${queue}/lock/trigger`, constants.O_WRONLY | constants.O_NONBLOCK);
-  } catch {
-    return;
+  let fd = triggerFds.get(queue);
+  if (fd === undefined) {
+    try {
+      fd = openSync(`${queue}/lock/trigger`, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch {
+      return;
+    }
+    triggerFds.set(queue, fd);
   }
   try {
-    writeSync(fd, Buffer.alloc(1));
-  } catch {
-    /* if it fails, bummer */
-  }
-  try {
-    closeSync(fd);
-  } catch {
-    /* ignore */
+    writeSync(fd, ONE_BYTE);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return;
+    triggerFds.delete(queue);
+    try {
+      closeSync(fd);
+    } catch {
+      /* ignore */
+    }
   }
 }
+const ONE_BYTE = Buffer.alloc(1);
 
 /**
  * Queue one message. `message` is the message without the Received line;
@@ -307,20 +325,24 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       const st = fstatSync(intdFd);
       if ((st.mode & 0o777) !== 0o644) fchmodSync(intdFd, 0o644);
       if (owner !== undefined) fchownSync(intdFd, owner, -1);
-      writeAll(intdFd, `u${uid}\0p${pid}\0`);
     } catch {
       throw new Fail(QQ.WRITE);
     }
+    // u and p go out with the envelope's first bytes: one write for an envelope in memory
+    let head: Buffer | undefined = Buffer.from(`u${uid}\0p${pid}\0`, 'latin1');
+    const put = (b: Uint8Array): void => {
+      const out = head === undefined ? b : Buffer.concat([head, b]);
+      head = undefined;
+      try {
+        writeAll(intdFd, out);
+      } catch {
+        throw new Fail(QQ.WRITE);
+      }
+    };
     const scan = new EnvelopeScanner();
     const take = (chunk: Uint8Array): void => {
       const r = scan.feed(chunk);
-      if (r.out.length > 0) {
-        try {
-          writeAll(intdFd, r.out);
-        } catch {
-          throw new Fail(QQ.WRITE);
-        }
-      }
+      if (r.out.length > 0) put(r.out);
       if (r.code !== 0) throw new Fail(r.code);
     };
     if (envelope instanceof Uint8Array) {
@@ -339,5 +361,6 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       }
     }
     if (!scan.done) throw new Fail(QQ.READ);
+    if (head !== undefined) put(Buffer.alloc(0));
   }
 }

@@ -20,17 +20,20 @@
  * The original reads its control files at every connection; so do we in
  * effect, but cheaply under a long-lived tcpserver: what the files gave is
  * kept per qmail home with each file's stat (device, inode, size, mtime,
- * ctime; "absent" for a missing one) and used again only while a stat of
- * every file still matches, so an edit, a replacement, a new or a removed
- * file is seen by the next connection. Files changed in the last 100 ms
- * (2 s where timestamps are whole seconds) are not trusted (a change within
- * one timestamp tick would keep the same stat): the read result is then not
- * kept. Any stat error other than ENOENT
- * takes the uncached path, which reports it as before. morercpthosts.cdb is
- * opened afresh for every session, and nothing is kept when
- * control/rcptcheck exists (its user database is read as it goes).
+ * ctime; "absent" for a missing one) and the control directory's, and used
+ * again only while they all still match, so an edit, a replacement, a new
+ * or a removed file is seen by the next connection. A file that was absent
+ * (no directory entry at all, lstat) is not stat'ed again while the
+ * directory's stat matches: an entry cannot appear without changing the
+ * directory's mtime. Files or a directory changed in the last 100 ms (2 s
+ * where timestamps are whole seconds) are not trusted (a change within one
+ * timestamp tick would keep the same stat): the read result is then not
+ * kept. Any stat error other than ENOENT takes the uncached path, which
+ * reports it as before. morercpthosts.cdb is opened afresh for every
+ * session where it exists, and nothing is kept when control/rcptcheck
+ * exists (its user database is read as it goes).
  */
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, lstatSync, readFileSync, statSync } from 'node:fs';
 import { errCode } from '../errstr.ts';
 import { Control, scanUlong } from '../control.ts';
 import { BadMailFrom } from './badmailfrom.ts';
@@ -69,8 +72,9 @@ interface Controls {
   rcpthosts: Set<string> | undefined;
 }
 
-/** The control files loadConfig reads (morercpthosts.cdb is opened per session). */
-const FILES = ['smtpgreeting', 'me', 'localiphost', 'timeoutsmtpd', 'badmailfrom', 'databytes', 'servercert.pem', 'checkpassword', 'rcptcheck', 'rcpthosts'];
+/** The control files loadConfig reads (morercpthosts.cdb, last, is opened per session when it exists). */
+const FILES = ['smtpgreeting', 'me', 'localiphost', 'timeoutsmtpd', 'badmailfrom', 'databytes', 'servercert.pem', 'checkpassword', 'rcptcheck', 'rcpthosts', 'morercpthosts.cdb'];
+const MORE = FILES.length - 1;
 
 /**
  * Milliseconds a file must be unchanged before its stat may stand for its
@@ -80,7 +84,14 @@ const FILES = ['smtpgreeting', 'me', 'localiphost', 'timeoutsmtpd', 'badmailfrom
 const SETTLED_MS = 100;
 const SETTLED_COARSE_MS = 2000;
 
-const kept = new Map<string, { sigs: string[]; controls: Controls }>();
+/** Per qmail home: the directory's and each file's stat signature, the files with no entry, and what they gave. */
+interface Kept {
+  dir: string;
+  sigs: string[];
+  absent: Set<string>;
+  controls: Controls;
+}
+const kept = new Map<string, Kept>();
 
 /** Read the control files (uncached). */
 function readControls(home: string, c: Control): Controls {
@@ -98,45 +109,65 @@ function readControls(home: string, c: Control): Controls {
   return { greeting, lip, timeout, badmailfrom, databytes, tlsPem, checkpassword, rcptcheck, rcpthosts };
 }
 
-/**
- * Each control file's stat as a string ('' when absent), or undefined when
- * one of them was changed too recently to be trusted. Throws stat errors.
- */
-function signatures(c: Control): { sigs: string[]; settled: boolean } {
-  const now = Date.now();
-  let settled = true;
-  const sigs = FILES.map((name) => {
-    const st = statSync(c.path(name), { bigint: true, throwIfNoEntry: false });
-    if (st === undefined) return '';
-    const changed = st.ctimeNs > st.mtimeNs ? st.ctimeNs : st.mtimeNs;
-    const wait = changed % 1_000_000_000n === 0n ? SETTLED_COARSE_MS : SETTLED_MS;
-    if (now - Number(changed / 1_000_000n) < wait) settled = false;
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-  });
-  return { sigs, settled };
+/** A stat's signature, and whether it changed too recently to be trusted (see the module comment). */
+function statSig(st: { dev: bigint; ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint }, now: number): { sig: string; recent: boolean } {
+  const changed = st.ctimeNs > st.mtimeNs ? st.ctimeNs : st.mtimeNs;
+  const wait = changed % 1_000_000_000n === 0n ? SETTLED_COARSE_MS : SETTLED_MS;
+  return { sig: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`, recent: now - Number(changed / 1_000_000n) < wait };
 }
 
-/** The control files' values, from the kept copy while every file's stat matches. */
-function controlsOf(home: string, c: Control): Controls {
-  let sig: { sigs: string[]; settled: boolean };
-  try {
-    sig = signatures(c);
-  } catch {
-    return readControls(home, c);
-  }
+/**
+ * The control directory's signature, each control file's ('' when absent;
+ * a file absent in `prev` is not stat'ed while the directory matches), the
+ * files without any entry, and whether everything is settled. Throws stat
+ * errors.
+ */
+function signatures(c: Control, prev: Kept | undefined): { dir: string; sigs: string[]; absent: Set<string>; settled: boolean } {
+  const now = Date.now();
+  const d = statSig(statSync(c.dir, { bigint: true }), now);
+  let settled = !d.recent;
+  const same = prev !== undefined && prev.dir === d.sig;
+  const absent = new Set<string>();
+  const sigs = FILES.map((name) => {
+    if (same && prev.absent.has(name)) {
+      absent.add(name);
+      return '';
+    }
+    const st = statSync(c.path(name), { bigint: true, throwIfNoEntry: false });
+    if (st === undefined) {
+      // a dangling symbolic link must be stat'ed every time (its target may appear)
+      if (lstatSync(c.path(name), { throwIfNoEntry: false }) === undefined) absent.add(name);
+      return '';
+    }
+    const f = statSig(st, now);
+    if (f.recent) settled = false;
+    return f.sig;
+  });
+  return { dir: d.sig, sigs, absent, settled };
+}
+
+/** The control files' values, from the kept copy while every stat matches; and whether morercpthosts.cdb is known to be absent. */
+function controlsOf(home: string, c: Control): [Controls, boolean] {
   const hit = kept.get(home);
-  if (hit && hit.sigs.every((s, i) => s === sig.sigs[i])) return hit.controls;
+  let sig: ReturnType<typeof signatures>;
+  try {
+    sig = signatures(c, hit);
+  } catch {
+    return [readControls(home, c), false];
+  }
+  const moreAbsent = sig.absent.has(FILES[MORE]);
+  if (hit && hit.dir === sig.dir && hit.sigs.every((s, i) => s === sig.sigs[i])) return [hit.controls, moreAbsent];
   const controls = readControls(home, c);
-  if (sig.settled && controls.rcptcheck === undefined) kept.set(home, { sigs: sig.sigs, controls });
+  if (sig.settled && controls.rcptcheck === undefined) kept.set(home, { dir: sig.dir, sigs: sig.sigs, absent: sig.absent, controls });
   else kept.delete(home);
-  return controls;
+  return [controls, moreAbsent];
 }
 
 /** Read the session's configuration (see the module comment); close its rcpthosts when done. */
 export function loadConfig(home: string, env: Record<string, string | undefined>): SmtpConfig {
   accessSync(home, constants.X_OK);
   const c = new Control(home);
-  const k = controlsOf(home, c);
+  const [k, moreAbsent] = controlsOf(home, c);
   let databytes = k.databytes;
   const x = env.DATABYTES;
   if (x !== undefined) databytes = scanUlong(x) ?? 0;
@@ -144,7 +175,7 @@ export function loadConfig(home: string, env: Record<string, string | undefined>
   databytes = databytes % 2 ** 32;
   if (databytes === 2 ** 32 - 1) databytes--;
   // last: it keeps morercpthosts.cdb open (the caller closes it)
-  const rcpthosts = RcptHosts.withCdb(k.rcpthosts, c);
+  const rcpthosts = RcptHosts.withCdb(k.rcpthosts, c, moreAbsent);
   return {
     greeting: k.greeting,
     liphost: k.lip === undefined ? undefined : { host: k.lip, isMe: ipmeIs },

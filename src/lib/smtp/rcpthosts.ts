@@ -52,15 +52,18 @@ export class RcptHosts {
 
   /**
    * A policy from an already read rcpthosts set (hostSet; never modified),
-   * opening control/morercpthosts.cdb when there is a set (see load()).
+   * opening control/morercpthosts.cdb when there is a set (see load()) and
+   * the caller does not know it to be absent (`moreAbsent`).
    */
-  static withCdb(hosts: Set<string> | undefined, control: Control): RcptHosts {
+  static withCdb(hosts: Set<string> | undefined, control: Control, moreAbsent = false): RcptHosts {
     if (hosts === undefined) return new RcptHosts(undefined, undefined);
     let more: Cdb | undefined;
-    try {
-      more = Cdb.open(control.path('morercpthosts.cdb'));
-    } catch (e) {
-      if (errCode(e) !== 'ENOENT') throw e;
+    if (!moreAbsent) {
+      try {
+        more = Cdb.open(control.path('morercpthosts.cdb'));
+      } catch (e) {
+        if (errCode(e) !== 'ENOENT') throw e;
+      }
     }
     return new RcptHosts(hosts, more);
   }
