@@ -294,6 +294,17 @@ describe('tcpserver, in-process sessions', () => {
     }
   });
 
+  it('keeps nothing of an in-process session once it has ended (no abandon timer left behind by the socket closing after)', async () => {
+    const srv = await startServer(NODE, [], { PATH: '/usr/bin:/bin' }, ['--disable-warning=ExperimentalWarning', `${ROOT}/test/fixtures/inproc-server.ts`]);
+    try {
+      for (let i = 0; i < 20; i++) expect(await talk(srv.port, 'hello\n')).toMatch(/^hi \d+\n$/);
+      await until(() => srv.log().match(/end \d+ status 0\n/g)?.length === 20);
+      expect(await talk(srv.port, 'timers\n')).toBe('timers 0\n');
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it('on SIGTERM stops accepting and exits once its sessions end; external children keep running, as Debian', async () => {
     const srv = await startServer(NODE, [], { PATH: '/usr/bin:/bin' }, ['--disable-warning=ExperimentalWarning', `${ROOT}/test/fixtures/inproc-server.ts`]);
     const hang = connect(srv.port, '127.0.0.1');
