@@ -7,7 +7,8 @@
  * (library and real process).
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { sys } from '../src/lib/native.ts';
 import { encodeCommand, ReportParser } from '../src/lib/spawn/protocol.ts';
 import { execa } from 'execa';
 import { makeMaps, rewrite, stripVdomPrepend } from '../src/lib/send/rewrite.ts';
@@ -16,7 +17,8 @@ import { logsafe } from '../src/lib/send/logline.ts';
 import { bounceHead, bounceParagraph, bouncePlan } from '../src/lib/send/bounce.ts';
 import { Prioq } from '../src/lib/send/prioq.ts';
 import { remoteReport } from '../src/lib/rspawn/report.ts';
-import { cleanRequest, cleanupPid } from '../src/lib/send/clean.ts';
+import { canClean, cleanRequest, cleanupPid } from '../src/lib/send/clean.ts';
+import { CleanClient } from '../src/lib/send/pipes.ts';
 import { queueCreate } from '../src/lib/queue/create.ts';
 import { ours, tmpdir } from './helpers.ts';
 
@@ -184,6 +186,40 @@ describe('qmail-clean', () => {
     mkdirSync(`${q}/intd/8`);
     writeFileSync(`${q}/intd/8/x`, '');
     expect(cleanRequest(q, 'todo/8', 3)).toBe('!');
+  });
+  it("qmail-send does qmail-clean's unlinks itself when the queue is its own (CleanClient direct), with the same answers", async () => {
+    const qh = queue();
+    const q = `${qh}/queue`;
+    expect(canClean(q, 3)).toBe(true);
+    const [r1, w1] = sys.pipe();
+    const [r2, w2] = sys.pipe();
+    let died = false;
+    const c = new CleanClient(w1, r2, () => (died = true), { queue: q, split: 3 });
+    try {
+      writeFileSync(`${q}/mess/1/7`, 'm');
+      writeFileSync(`${q}/intd/7`, 'e');
+      writeFileSync(`${q}/todo/7`, 'e');
+      const old = Date.now() / 1000 - 129700;
+      writeFileSync(`${q}/pid/old`, '');
+      utimesSync(`${q}/pid/old`, old, old);
+      expect(await c.request('todo/7')).toBe('+');
+      expect(existsSync(`${q}/todo/7`) || existsSync(`${q}/intd/7`)).toBe(false);
+      expect(existsSync(`${q}/pid/old`)).toBe(false); // the pid/ sweep of the first request
+      expect(await c.request('foop/7')).toBe('+');
+      expect(existsSync(`${q}/mess/1/7`)).toBe(false);
+      expect(await c.request('junk')).toBe('x');
+      expect(c.pending).toBe(0);
+      expect(died).toBe(false);
+    } finally {
+      c.close();
+      for (const fd of [r1, w2]) closeSync(fd);
+    }
+    chmodSync(`${q}/intd`, 0o500);
+    try {
+      expect(canClean(q, 3)).toBe(process.getuid?.() === 0); // root may write anyway
+    } finally {
+      chmodSync(`${q}/intd`, 0o700);
+    }
   });
   it('sweeps pid/ files older than 36 hours', () => {
     const qh = queue();

@@ -24,7 +24,7 @@
  * OSSIFIED (36 hours) ago, qmail-queue crumbs; it does so at start and then
  * once every 30 requests.
  */
-import { opendirSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, opendirSync, statSync, unlinkSync } from 'node:fs';
 import { errCode } from '../errstr.ts';
 import { qfn } from '../queue/layout.ts';
 
@@ -64,6 +64,21 @@ export function cleanRequest(queue: string, req: string, split: number): '+' | '
   if (!files) return 'x';
   const foop = req.startsWith('foop/');
   return unlinkGone(`${queue}/${files[0]}`, foop) && unlinkGone(`${queue}/${files[1]}`, false) ? '+' : '!';
+}
+
+/**
+ * True when this process may do qmail-clean's unlinks itself: intd/, todo/
+ * and every mess/S are writable and searchable for it (the embedded setup,
+ * where one user owns the whole queue; never on a system install, where
+ * they are qmailq's and qmail-send runs as qmails).
+ */
+export function canClean(queue: string, split: number): boolean {
+  try {
+    for (const d of ['intd', 'todo', 'mess', ...Array.from({ length: split }, (_, i) => `mess/${i}`)]) accessSync(`${queue}/${d}`, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Remove pid/ entries last accessed more than OSSIFIED seconds before `now` (seconds). Errors are ignored. */

@@ -32,7 +32,7 @@ import { parseId, qfn, readSubdir } from '../queue/layout.ts';
 import { submitMessage } from '../queue/client.ts';
 import { isStatus, verpSender as verp, type Report } from '../spawn/protocol.ts';
 import { bounceHead, bounceParagraph, bouncePlan } from './bounce.ts';
-import { OSSIFIED } from './clean.ts';
+import { canClean, OSSIFIED } from './clean.ts';
 import type { SendControls } from './controls.ts';
 import { rereadMaps } from './controls.ts';
 import { logsafe } from './logline.ts';
@@ -156,11 +156,16 @@ export class Engine {
           () => this.spawndied(),
         ),
     );
-    this.clean = new CleanClient(f[4], f[5], () => {
-      this.o.log('alert: oh no! lost qmail-clean connection! dying...');
-      this.exitasap = true;
-      this.pump();
-    });
+    this.clean = new CleanClient(
+      f[4],
+      f[5],
+      () => {
+        this.o.log('alert: oh no! lost qmail-clean connection! dying...');
+        this.exitasap = true;
+        this.pump();
+      },
+      canClean(this.queue, o.split) ? { queue: this.queue, split: o.split } : undefined,
+    );
   }
 
   /** Start: load info/ into the queues, log the first status, watch the trigger, run. */

@@ -6,6 +6,7 @@
  * the event loop (never a blocking call), except the spawners' one greeting
  * byte, which qmail-send must have before it can do anything (readGreeting).
  */
+import { cleanRequest, cleanupPid } from './clean.ts';
 import { Socket } from 'node:net';
 import { readSync } from 'node:fs';
 import { encodeCommand, ReportParser, type Command, type Report } from '../spawn/protocol.ts';
@@ -76,15 +77,27 @@ export class SpawnChannel {
   }
 }
 
-/** qmail-clean's conversation: one request, one answer byte, in order. */
+/**
+ * qmail-clean's conversation: one request, one answer byte, in order.
+ *
+ * `direct` (the queue's directories are this process's own, clean.ts
+ * canClean): each request is done here with qmail-clean's own code
+ * (cleanRequest; its pid/ sweep every 30 requests too) and answered at
+ * once, which saves two pipe writes, two reads and four process wake-ups
+ * per message; the files removed and their order are the same. qmail-clean
+ * still runs, and losing its pipe still ends qmail-send.
+ */
 export class CleanClient {
   alive = true;
   private readonly out: Socket;
   private readonly inp: Socket;
   private readonly waiting: Array<(ch: string) => void> = [];
+  private readonly direct: { queue: string; split: number } | undefined;
+  private directCount = 0;
 
   /** @param onDied called once when qmail-clean's pipe closes or fails (cleandied) */
-  constructor(outFd: number, inFd: number, onDied: () => void) {
+  constructor(outFd: number, inFd: number, onDied: () => void, direct?: { queue: string; split: number }) {
+    this.direct = direct;
     this.out = pipeSocket(outFd, false);
     this.inp = pipeSocket(inFd, true);
     const died = (): void => {
@@ -104,6 +117,11 @@ export class CleanClient {
   /** Ask qmail-clean to remove `foop/N` or `todo/N`; resolves to `+`, `!`, `x`, or '' when it died. */
   request(name: string): Promise<string> {
     if (!this.alive) return Promise.resolve('');
+    if (this.direct) {
+      const { queue, split } = this.direct;
+      if (this.directCount++ % 30 === 0) cleanupPid(queue, Date.now() / 1000);
+      return Promise.resolve(cleanRequest(queue, name, split));
+    }
     return new Promise((res) => {
       this.waiting.push(res);
       this.out.write(Buffer.from(`${name}\0`, 'latin1'));
