@@ -24,7 +24,7 @@
  * OSSIFIED (36 hours) ago, qmail-queue crumbs; it does so at start and then
  * once every 30 requests.
  */
-import { accessSync, constants, opendirSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, opendirSync, statSync, unlink, unlinkSync } from 'node:fs';
 import { errCode } from '../errstr.ts';
 import { qfn } from '../queue/layout.ts';
 
@@ -64,6 +64,19 @@ export function cleanRequest(queue: string, req: string, split: number): '+' | '
   if (!files) return 'x';
   const foop = req.startsWith('foop/');
   return unlinkGone(`${queue}/${files[0]}`, foop) && unlinkGone(`${queue}/${files[1]}`, false) ? '+' : '!';
+}
+
+/**
+ * cleanRequest for a process with other work to do (qmail-send doing
+ * qmail-clean's job itself): intd/N's unlink right away (it frees
+ * nothing), the unlink that frees the file (todo/N, mess/S/N), which waits
+ * for the device's discard, in the libuv pool; the same order.
+ */
+export function cleanRequestAsync(queue: string, req: string, split: number): Promise<'+' | '!' | 'x'> {
+  const files = requestFiles(req, split);
+  if (!files) return Promise.resolve('x');
+  if (!unlinkGone(`${queue}/${files[0]}`, req.startsWith('foop/'))) return Promise.resolve('!');
+  return new Promise((res) => unlink(`${queue}/${files[1]}`, (e) => res(e === null || e.code === 'ENOENT' ? '+' : '!')));
 }
 
 /**

@@ -6,7 +6,7 @@
  * the event loop (never a blocking call), except the spawners' one greeting
  * byte, which qmail-send must have before it can do anything (readGreeting).
  */
-import { cleanRequest, cleanupPid } from './clean.ts';
+import { cleanRequestAsync, cleanupPid } from './clean.ts';
 import { Socket } from 'node:net';
 import { readSync } from 'node:fs';
 import { encodeCommand, ReportParser, type Command, type Report } from '../spawn/protocol.ts';
@@ -82,8 +82,9 @@ export class SpawnChannel {
  *
  * `direct` (the queue's directories are this process's own, clean.ts
  * canClean): each request is done here with qmail-clean's own code
- * (cleanRequest; its pid/ sweep every 30 requests too) and answered at
- * once, which saves two pipe writes, two reads and four process wake-ups
+ * (cleanRequestAsync: the unlink that frees a file, and so waits for the
+ * device's discard, in the libuv pool; its pid/ sweep every 30 requests
+ * too), which saves two pipe writes, two reads and four process wake-ups
  * per message; the files removed and their order are the same. qmail-clean
  * still runs, and losing its pipe still ends qmail-send.
  */
@@ -94,6 +95,7 @@ export class CleanClient {
   private readonly waiting: Array<(ch: string) => void> = [];
   private readonly direct: { queue: string; split: number } | undefined;
   private directCount = 0;
+  private directPending = 0;
 
   /** @param onDied called once when qmail-clean's pipe closes or fails (cleandied) */
   constructor(outFd: number, inFd: number, onDied: () => void, direct?: { queue: string; split: number }) {
@@ -120,7 +122,8 @@ export class CleanClient {
     if (this.direct) {
       const { queue, split } = this.direct;
       if (this.directCount++ % 30 === 0) cleanupPid(queue, Date.now() / 1000);
-      return Promise.resolve(cleanRequest(queue, name, split));
+      this.directPending++;
+      return cleanRequestAsync(queue, name, split).finally(() => this.directPending--);
     }
     return new Promise((res) => {
       this.waiting.push(res);
@@ -130,7 +133,7 @@ export class CleanClient {
 
   /** Requests awaiting an answer. */
   get pending(): number {
-    return this.waiting.length;
+    return this.waiting.length + this.directPending;
   }
 
   close(): void {
