@@ -20,11 +20,31 @@
  *                            qmail-smtpd; resolves [child, port]; rejects when
  *                            it exits first
  *   stopChild(c)             SIGTERM c; resolves when it has exited
+ *   TRASH                    $TMPDIR/bench-trash (fixed when this module is
+ *                            loaded; BENCH_TRASH overrides, and child
+ *                            processes inherit it): where finished runs'
+ *                            scratch directories wait
+ *   scratchDir(prefix)       a new directory $TMPDIR/PREFIXXXXXXX (0755) marked
+ *                            `chattr +T`, so that trees made in it get block
+ *                            groups of their own (Orlov), not the ones a
+ *                            recent removal has just emptied
+ *   toTrash(dir)             move dir into TRASH (one rename: nothing is freed)
+ *   pruneTrash(ageS = 1800)  remove TRASH entries older than ageS seconds
+ *                            (errors ignored)
+ *
+ * Why a trash: on ext4 without a journal (this project's VMs) every create
+ * skips, one by one, the inodes freed in its block group in the last one to
+ * six minutes, and the allocator places new top-level directories (such as
+ * a new queue's pid/ and intd/) exactly in the groups a removal has just
+ * emptied; a run that follows another one's removal measures that removal.
+ * Scratch trees therefore outlive their run by half an hour (remove TRASH by
+ * hand when done benchmarking).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { queueCreate } from '../src/lib/queue/create.ts';
 
 /** The middle value of xs (see module comment). */
@@ -91,4 +111,38 @@ export function stopChild(c: ChildProcess): Promise<void> {
     c.on('exit', () => r());
     c.kill('SIGTERM');
   });
+}
+
+/** See the module comment; set before any TMPDIR change so children agree. */
+export const TRASH = (process.env.BENCH_TRASH ??= `${tmpdir()}/bench-trash`);
+
+/** A fresh `chattr +T` scratch directory below $TMPDIR (see the module comment). */
+export function scratchDir(prefix: string): string {
+  const d = mkdtempSync(`${tmpdir()}/${prefix}`);
+  spawnSync('chattr', ['+T', d], { stdio: 'ignore', env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
+  chmodSync(d, 0o755);
+  return d;
+}
+
+/** Move dir into TRASH (made 0755 when missing). */
+export function toTrash(dir: string): void {
+  mkdirSync(TRASH, { recursive: true, mode: 0o755 });
+  renameSync(dir, `${TRASH}/${basename(dir)}`);
+}
+
+/** Remove TRASH entries last changed more than ageS seconds ago (errors ignored: another user's, or gone). */
+export function pruneTrash(ageS = 1800): void {
+  let names: string[];
+  try {
+    names = readdirSync(TRASH);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    try {
+      if (statSync(`${TRASH}/${n}`).mtimeMs < Date.now() - ageS * 1000) rmSync(`${TRASH}/${n}`, { recursive: true, force: true });
+    } catch {
+      // not ours to remove
+    }
+  }
 }

@@ -44,18 +44,12 @@
  * each row), a figure the machine's other load hardly changes.
  *
  * Scratch trees are not removed during or right after a run: they go in
- * one directory made below $TMPDIR (default /tmp) for the run and marked
- * `chattr +T` (as queueCreate() marks queue/), so that each tree, ours and
- * Postfix's alike, gets its inodes from block groups of its own; at the end
- * that directory is moved (one rename, nothing freed) into
- * $TMPDIR/smtp-e2e-trash/, and only trash older than 30 minutes is removed.
- * On ext4 without a journal (this project's VMs) every create skips the
- * inodes freed in its block group in the last one to six minutes, and
- * Orlov's allocator puts new top-level directories (queue/pid, queue/intd,
- * ...: placed by a hash of their name, then by fewest directories) exactly
- * in the groups a removal has just emptied, so a run started right after
- * another one's removal measured that removal more than itself (see
- * ARCHITECTURE.md). Remove the trash by hand when done.
+ * one `chattr +T` directory made for the run below $TMPDIR (default /tmp),
+ * so that each tree, ours and Postfix's alike, gets block groups of its
+ * own; at the end that directory is moved into the benches' trash and only
+ * trash older than 30 minutes is removed (bench/lib.ts says why: on ext4
+ * without a journal a run right after another one's removal measured that
+ * removal more than itself). Remove the trash by hand when done.
 
  * BENCH_CONC=20 (or 1,10) runs only those concurrencies.
  * Profiling: BENCH_PROF=DIR runs qmail-send's tree and tcpserver with
@@ -63,12 +57,11 @@
  * BENCH_NODE_OPTIONS='FLAGS' gives them NODE_OPTIONS (V8 flags to try).
  * BENCH_POSTFIX=0 leaves Postfix out (quick comparisons of our own builds).
  */
-import { execFileSync, fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { maildirHome, median, smtpListener, stopChild } from './lib.ts';
+import { maildirHome, median, pruneTrash, scratchDir, smtpListener, stopChild, toTrash, TRASH } from './lib.ts';
 import { children, delivered, pending, ROOT, setupTree, stopTree, type Tree } from './qmail-tree.ts';
 
 /** Set in the root helper process that runs the Postfix rows (see postfixHelper()). */
@@ -403,28 +396,6 @@ function postfixHelper(): { row: (s: number) => Promise<[number, number, number]
   };
 }
 
-/** Where finished runs' scratch directories wait (see the module comment). */
-const TRASH = (process.env.BENCH_TRASH ??= `${tmpdir()}/smtp-e2e-trash`); // set before TMPDIR changes, inherited by the helper
-/** Trash older than this (seconds) is removed at the end of a run. */
-const TRASH_AGE_S = 1800;
-
-/** Remove trash entries last changed more than TRASH_AGE_S ago (errors ignored: another user's, or gone). */
-function pruneTrash(): void {
-  let names: string[];
-  try {
-    names = readdirSync(TRASH);
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    try {
-      if (statSync(`${TRASH}/${n}`).mtimeMs < Date.now() - TRASH_AGE_S * 1000) rmSync(`${TRASH}/${n}`, { recursive: true, force: true });
-    } catch {
-      // not ours to remove
-    }
-  }
-}
-
 /** The helper's side (see postfixHelper()). */
 function helperMain(): void {
   const trees: string[] = [];
@@ -475,11 +446,9 @@ async function main(): Promise<void> {
     return;
   }
   mkdirSync(TRASH, { recursive: true, mode: 0o755 });
-  if (process.getuid?.() === 0) chownSync(TRASH, 65534, 65534);
-  const scratch = mkdtempSync(`${tmpdir()}/smtp-e2e-`);
-  spawnSync('chattr', ['+T', scratch], { stdio: 'ignore', env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
-  chmodSync(scratch, 0o755);
-  if (process.getuid?.() === 0) chownSync(scratch, 65534, 65534);
+  const scratch = scratchDir('smtp-e2e-');
+  // this process becomes nobody (setupTree) and moves scratch into the trash at the end
+  if (process.getuid?.() === 0) for (const d of [TRASH, scratch]) chownSync(d, 65534, 65534);
   process.env.TMPDIR = scratch;
   const conc = (process.env.BENCH_CONC ?? '1,10,20').split(',').map(Number);
   const missing = postfixMissing();
@@ -534,10 +503,10 @@ async function main(): Promise<void> {
     const parts = [...cpuTotals].filter(([k]) => k.startsWith(`${s} `)).map(([k, [u, y]]) => `${k.slice(k.indexOf(' ') + 1)} ${per(u)}+${per(y)}`);
     console.log(`${String(s).padStart(4)}  ${parts.join(', ')}`);
   }
-  renameSync(scratch, `${TRASH}/${basename(scratch)}`);
+  toTrash(scratch);
   if (pf) await pf.close();
   else pruneTrash();
-  console.log(`scratch trees kept in ${TRASH} (removed after ${TRASH_AGE_S / 60} minutes by a later run; rm -r it when done)`);
+  console.log(`scratch trees kept in ${TRASH} (removed after 30 minutes by a later run; rm -r it when done)`);
 }
 
 if (HELPER) helperMain();

@@ -14,12 +14,13 @@
  * kind of machine, not this run) and the ratio. Each row starts from an
  * empty queue in a tmpdir and checks that every message reached todo/.
  * Nothing leaves 127.0.0.1; no qmail-send runs, so messages stay queued.
- * Every row's queue is removed only at the end of the run: on ext4 without
- * a journal (this machine's /) the inode allocator skips, one by one, every
- * inode freed in the last minutes, so removing a row's 4000 files made the
- * next rows' creates measurably slower (a cost of this harness, not of the
- * server). For the same reason, figures are only comparable on a machine
- * where nothing removed many files in the last few minutes.
+ * Rows' queues are not removed: the run's `chattr +T` scratch directory
+ * goes into the benches' trash at the end, and trash older than 30 minutes
+ * is removed (bench/lib.ts says why: on ext4 without a journal, this
+ * machine's /, removing a row's 4000 files made the next rows' and runs'
+ * creates measurably slower, a cost of the harness, not of the server). For
+ * the same reason, figures are only comparable on a machine where nothing
+ * removed many files in the last few minutes.
  *
  * Then memory: our tcpserver with 20 and 60 idle sessions open (each past
  * its greeting and EHLO), RSS and PSS of the whole tree from /proc, against
@@ -27,13 +28,12 @@
  * 612 MB / 89 MB (whole trees).
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { queueCreate } from '../src/lib/queue/create.ts';
-import { smtpListener, stopChild } from './lib.ts';
+import { pruneTrash, scratchDir, smtpListener, stopChild, toTrash, TRASH } from './lib.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.argv[2] ?? 2000);
@@ -41,7 +41,7 @@ const PN = Number(process.env.BENCH_PROC_N ?? 200);
 const SOURCE = '/usr/sbin/smtp-source';
 const DEBIAN = '/usr/bin/tcpserver';
 const ANCHOR: Record<number, number> = { 1: 255, 10: 375, 20: 450 };
-const work = mkdtempSync(`${tmpdir()}/smtpdbench-`);
+const work = scratchDir('smtpdbench-');
 
 function freshHome(tag: string): string {
   const h = `${work}/${tag}`;
@@ -144,7 +144,9 @@ async function main(): Promise<void> {
     );
   }
   await memory();
-  rmSync(work, { recursive: true, force: true });
+  toTrash(work);
+  pruneTrash();
+  console.log(`scratch trees kept in ${TRASH} (removed after 30 minutes by a later run; rm -r it when done)`);
 }
 
 void main();
