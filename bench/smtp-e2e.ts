@@ -39,9 +39,11 @@
  * ours and Postfix, the ratio ours/Postfix per run and of the medians; and
  * the ratio to the anchors (C qmail 255/284/276, Postfix 507/813/688 msgs/s,
  * same kind of machine, not this run). Rows are repeated RUNS times,
- * interleaved, and the range is printed; then the CPU
- * seconds each program used per 1000 messages (/proc/PID/stat at the end of
- * each row), a figure the machine's other load hardly changes.
+ * interleaved, and the range is printed; then the whole machine's CPU
+ * seconds per 1000 messages (/proc/stat, from the first connection to the
+ * last delivery: every process and the kernel, ours and Postfix's alike),
+ * and the CPU seconds each of our programs used per 1000 messages
+ * (/proc/PID/stat at the end of each row).
  *
  * Scratch trees are not removed during or right after a run: they go in
  * one `chattr +T` directory made for the run below $TMPDIR (default /tmp),
@@ -50,7 +52,7 @@
  * trash older than 30 minutes is removed (bench/lib.ts says why: on ext4
  * without a journal a run right after another one's removal measured that
  * removal more than itself). Remove the trash by hand when done.
-
+ *
  * BENCH_CONC=20 (or 1,10) runs only those concurrencies.
  * Profiling: BENCH_PROF=DIR runs qmail-send's tree and tcpserver with
  * `--cpu-prof --cpu-prof-dir=DIR` (one .cpuprofile per Node process).
