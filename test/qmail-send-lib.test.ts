@@ -170,22 +170,22 @@ describe('qmail-clean', () => {
     queueCreate(`${d}/qh`, 3, { ids: { users: {} as never, groups: {} as never } });
     return `${d}/qh`;
   }
-  it('foop/N and todo/N unlink their files; bad requests get x', () => {
+  it('foop/N and todo/N unlink their files; bad requests get x', async () => {
     const qh = queue();
     const q = `${qh}/queue`;
     writeFileSync(`${q}/mess/1/7`, 'm');
     writeFileSync(`${q}/intd/7`, 'e');
     writeFileSync(`${q}/todo/7`, 'e');
-    expect(cleanRequest(q, 'todo/7', 3)).toBe('+');
+    expect(await cleanRequest(q, 'todo/7', 3)).toBe('+');
     expect(existsSync(`${q}/todo/7`) || existsSync(`${q}/intd/7`)).toBe(false);
     expect(existsSync(`${q}/mess/1/7`)).toBe(true);
-    expect(cleanRequest(q, 'foop/7', 3)).toBe('+');
+    expect(await cleanRequest(q, 'foop/7', 3)).toBe('+');
     expect(existsSync(`${q}/mess/1/7`)).toBe(false);
-    expect(cleanRequest(q, 'foop/7', 3)).toBe('+'); // already gone is fine
-    for (const bad of ['foo/7', 'foop/', 'foop/7x', 'mess/7', 'todo/' + '9'.repeat(100)]) expect(cleanRequest(q, bad, 3)).toBe('x');
+    expect(await cleanRequest(q, 'foop/7', 3)).toBe('+'); // already gone is fine
+    for (const bad of ['foo/7', 'foop/', 'foop/7x', 'mess/7', 'todo/' + '9'.repeat(100)]) expect(await cleanRequest(q, bad, 3)).toBe('x');
     mkdirSync(`${q}/intd/8`);
     writeFileSync(`${q}/intd/8/x`, '');
-    expect(cleanRequest(q, 'todo/8', 3)).toBe('!');
+    expect(await cleanRequest(q, 'todo/8', 3)).toBe('!');
   });
   it("qmail-send does qmail-clean's unlinks itself when the queue is its own (CleanClient direct), with the same answers", async () => {
     const qh = queue();
@@ -237,6 +237,19 @@ describe('qmail-clean', () => {
     const r = await execa(ours('qmail-clean'), [], { input: 'foop/5\0junk\0todo/5\0', env: { QMAILHOME: qh }, reject: false });
     expect([r.exitCode, r.stdout]).toEqual([0, '+x+']);
     expect(existsSync(`${qh}/queue/mess/2/5`)).toBe(false);
+    // answers in request order, whichever unlink finishes first (the x is ready at once; 300 requests at a time)
+    mkdirSync(`${qh}/queue/intd/8`);
+    writeFileSync(`${qh}/queue/intd/8/x`, '');
+    const many: string[] = [];
+    let want = '';
+    for (let i = 0; i < 100; i++) {
+      writeFileSync(`${qh}/queue/mess/${(1000 + i) % 3}/${1000 + i}`, 'm');
+      many.push(`foop/${1000 + i}`, 'junk', 'todo/8');
+      want += '+x!';
+    }
+    const r2 = await execa(ours('qmail-clean'), [], { input: many.join('\0') + '\0', env: { QMAILHOME: qh }, reject: false });
+    expect([r2.exitCode, r2.stdout]).toEqual([0, want]);
+    for (let i = 0; i < 100; i++) expect(existsSync(`${qh}/queue/mess/${(1000 + i) % 3}/${1000 + i}`)).toBe(false);
     const bad = await execa(ours('qmail-clean'), [], { input: '', env: { QMAILHOME: `${qh}/nonexistent` }, reject: false });
     expect(bad.exitCode).toBe(111);
   });

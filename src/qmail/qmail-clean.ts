@@ -4,9 +4,12 @@
  * Removes finished queue files for qmail-send (qmail-clean(8)): reads
  * NUL-terminated requests `foop/N` / `todo/N` on fd 0 and answers each with
  * one byte on fd 1 (`+` done, `!` an unlink failed, `x` a bad request);
- * see src/lib/send/clean.ts. The answers to all the requests one read
- * brought go out in one write. Every 30 requests (and at start) it also
- * sweeps pid/ files older than 36 hours.
+ * see src/lib/send/clean.ts. Requests are worked on as they come
+ * (cleanRequest: intd/N's unlink right away, the unlink that frees
+ * the file in the libuv pool, since on a `discard` mount it waits for the
+ * device, several hundred microseconds under load) and answered in the
+ * order they came, the answers ready together in one write. Every 30
+ * requests (and at start) it also sweeps pid/ files older than 36 hours.
  *
  * Environment: QMAILHOME. Exit: 111 when QMAILHOME/queue cannot be found,
  * 100 when fd 1 cannot be written, 0 at fd 0's EOF.
@@ -40,23 +43,37 @@ export async function main(ctx: Ctx): Promise<number> {
       }
     };
     step();
+    // answers in request order: each joins the chain once it and all before it are done
+    let chain: Promise<void> = Promise.resolve();
+    let ready = '';
+    const flush = (): void => {
+      if (ready !== '') out.write(ready);
+      ready = '';
+    };
     ctx.stdin.on('data', (chunk: Buffer) => {
-      let answers = '';
       let s = 0;
       for (let z = chunk.indexOf(0, s); z >= 0; z = chunk.indexOf(0, s)) {
         cur.push(chunk.subarray(s, z));
         const req = Buffer.concat(cur).toString('latin1');
         cur = [];
         s = z + 1;
-        answers += cleanRequest(queue, req, split);
+        const answer = cleanRequest(queue, req, split);
+        chain = chain
+          .then(() => answer)
+          .then((a) => {
+            if (ready === '') setImmediate(flush);
+            ready += a;
+          });
         step();
       }
       if (s < chunk.length) cur.push(Buffer.from(chunk.subarray(s)));
-      if (answers !== '') out.write(answers);
     });
     const done = (): void => {
-      if (failed) resolve(100);
-      else out.write(Buffer.alloc(0), () => resolve(failed ? 100 : 0));
+      void chain.then(() => {
+        flush();
+        if (failed) resolve(100);
+        else out.write(Buffer.alloc(0), () => resolve(failed ? 100 : 0));
+      });
     };
     ctx.stdin.on('end', done);
     ctx.stdin.on('error', done);

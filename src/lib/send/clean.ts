@@ -12,13 +12,11 @@
  * The order of the unlinks is INTERNALS': intd before mess/todo, so a crash
  * in between leaves a state qmail-send's startup and cleanup understand.
  *
- * The unlinks are direct calls, one request after the other, as in the C
- * original. An unlink that frees a file waits for the device on a `discard`
- * mount (the freed block is discarded before unlink returns: about 66 us
- * here), but qmail-clean has nothing else to do meanwhile, and a request
- * handed to the libuv pool costs a thread wake-up each way, more CPU than
- * the wait; the previous design (requests worked on several at once in the
- * pool) used more CPU per message for no gain in throughput.
+ * cleanRequest() does intd/N's unlink directly (it frees nothing) and the
+ * unlink that frees the file in the libuv pool: on a `discard` mount the
+ * freed block is discarded before unlink returns, 66 us on a quiet disk but
+ * several hundred under load, which must not stall qmail-clean's other
+ * requests (or qmail-send, doing qmail-clean's job itself).
  *
  * cleanupPid(): qmail-clean also removes pid/ files whose atime is more than
  * OSSIFIED (36 hours) ago, qmail-queue crumbs; it does so at start and then
@@ -58,21 +56,13 @@ function unlinkGone(path: string, absent: boolean): boolean {
   }
 }
 
-/** Handle one request (without its NUL); returns the response byte. */
-export function cleanRequest(queue: string, req: string, split: number): '+' | '!' | 'x' {
-  const files = requestFiles(req, split);
-  if (!files) return 'x';
-  const foop = req.startsWith('foop/');
-  return unlinkGone(`${queue}/${files[0]}`, foop) && unlinkGone(`${queue}/${files[1]}`, false) ? '+' : '!';
-}
-
 /**
- * cleanRequest for a process with other work to do (qmail-send doing
- * qmail-clean's job itself): intd/N's unlink right away (it frees
- * nothing), the unlink that frees the file (todo/N, mess/S/N), which waits
- * for the device's discard, in the libuv pool; the same order.
+ * Handle one request (without its NUL); resolves to the response byte.
+ * intd/N's unlink right away (it frees nothing), then the unlink that frees
+ * the file (todo/N, mess/S/N), which waits for the device's discard, in the
+ * libuv pool: INTERNALS' order.
  */
-export function cleanRequestAsync(queue: string, req: string, split: number): Promise<'+' | '!' | 'x'> {
+export function cleanRequest(queue: string, req: string, split: number): Promise<'+' | '!' | 'x'> {
   const files = requestFiles(req, split);
   if (!files) return Promise.resolve('x');
   if (!unlinkGone(`${queue}/${files[0]}`, req.startsWith('foop/'))) return Promise.resolve('!');

@@ -6,7 +6,7 @@
  * the event loop (never a blocking call), except the spawners' one greeting
  * byte, which qmail-send must have before it can do anything (readGreeting).
  */
-import { cleanRequestAsync, cleanupPid } from './clean.ts';
+import { cleanRequest, cleanupPid } from './clean.ts';
 import { Socket } from 'node:net';
 import { readSync } from 'node:fs';
 import { encodeCommand, ReportParser, type Command, type Report } from '../spawn/protocol.ts';
@@ -82,7 +82,7 @@ export class SpawnChannel {
  *
  * `direct` (the queue's directories are this process's own, clean.ts
  * canClean): each request is done here with qmail-clean's own code
- * (cleanRequestAsync: the unlink that frees a file, and so waits for the
+ * (cleanRequest: the unlink that frees a file, and so waits for the
  * device's discard, in the libuv pool; its pid/ sweep every 30 requests
  * too), which saves two pipe writes, two reads and four process wake-ups
  * per message; the files removed and their order are the same. qmail-clean
@@ -123,7 +123,7 @@ export class CleanClient {
       const { queue, split } = this.direct;
       if (this.directCount++ % 30 === 0) cleanupPid(queue, Date.now() / 1000);
       this.directPending++;
-      return cleanRequestAsync(queue, name, split).finally(() => this.directPending--);
+      return cleanRequest(queue, name, split).finally(() => this.directPending--);
     }
     return new Promise((res) => {
       this.waiting.push(res);
