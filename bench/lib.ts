@@ -29,22 +29,21 @@
  *                            groups of their own (Orlov), not the ones a
  *                            recent removal has just emptied
  *   toTrash(dir)             move dir into TRASH (one rename: nothing is freed)
- *   pruneTrash(ageS = 1800)  remove TRASH entries older than ageS seconds
- *                            (errors ignored)
  *
  * Why a trash: on ext4 without a journal (this project's VMs) every create
  * skips, one by one, the inodes freed in its block group in the last one to
  * six minutes, and the allocator places new top-level directories (such as
  * a new queue's pid/ and intd/) exactly in the groups a removal has just
  * emptied; a run that follows another one's removal measures that removal.
- * Scratch trees therefore outlive their run by half an hour (remove TRASH by
- * hand when done benchmarking).
+ * Scratch trees therefore outlive their run: the benches never remove
+ * TRASH (a removal would slow the next run, whenever it came); remove it by
+ * hand when done benchmarking.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { queueCreate } from '../src/lib/queue/create.ts';
 
 /** The middle value of xs (see module comment). */
@@ -128,21 +127,4 @@ export function scratchDir(prefix: string): string {
 export function toTrash(dir: string): void {
   mkdirSync(TRASH, { recursive: true, mode: 0o755 });
   renameSync(dir, `${TRASH}/${basename(dir)}`);
-}
-
-/** Remove TRASH entries last changed more than ageS seconds ago (errors ignored: another user's, or gone). */
-export function pruneTrash(ageS = 1800): void {
-  let names: string[];
-  try {
-    names = readdirSync(TRASH);
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    try {
-      if (statSync(`${TRASH}/${n}`).mtimeMs < Date.now() - ageS * 1000) rmSync(`${TRASH}/${n}`, { recursive: true, force: true });
-    } catch {
-      // not ours to remove
-    }
-  }
 }

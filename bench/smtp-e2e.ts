@@ -48,10 +48,10 @@
  * Scratch trees are not removed during or right after a run: they go in
  * one `chattr +T` directory made for the run below $TMPDIR (default /tmp),
  * so that each tree, ours and Postfix's alike, gets block groups of its
- * own; at the end that directory is moved into the benches' trash and only
- * trash older than 30 minutes is removed (bench/lib.ts says why: on ext4
- * without a journal a run right after another one's removal measured that
- * removal more than itself). Remove the trash by hand when done.
+ * own; at the end that directory is moved into the benches' trash, which
+ * no bench removes (bench/lib.ts says why: on ext4 without a journal a run
+ * right after a removal measured that removal more than itself). Remove the
+ * trash by hand when done.
  *
  * BENCH_CONC=20 (or 1,10) runs only those concurrencies.
  * Profiling: BENCH_PROF=DIR runs qmail-send's tree and tcpserver with
@@ -63,7 +63,7 @@ import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process
 import { chmodSync, chownSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { maildirHome, median, pruneTrash, scratchDir, smtpListener, stopChild, toTrash, TRASH } from './lib.ts';
+import { maildirHome, median, scratchDir, smtpListener, stopChild, toTrash, TRASH } from './lib.ts';
 import { children, delivered, pending, ROOT, setupTree, stopTree, type Tree } from './qmail-tree.ts';
 
 /** Set in the root helper process that runs the Postfix rows (see postfixHelper()). */
@@ -378,9 +378,9 @@ function postfixMissing(): string {
  * nobody for good; so, before the first row, fork a copy of this script
  * (`--postfix-helper N`) that stays root and runs runPostfix(s) for each
  * `{ s }` it is sent, answering `{ r: [accepted, e2e, cpu] }` or `{ err }`.
- * On disconnect (the run is over and its trees are in the trash) it removes
- * old trash, as root, and exits; on SIGINT or SIGTERM it stops any instance
- * still running, removes its own trees and exits.
+ * On disconnect (the run is over and its trees are in the trash) it exits;
+ * on SIGINT or SIGTERM it stops any instance still running, removes its own
+ * trees and exits.
  */
 function postfixHelper(): { row: (s: number) => Promise<[number, number, number]>; close: () => Promise<void> } {
   const c = fork(new URL(import.meta.url).pathname, ['--postfix-helper', String(N)], { stdio: 'inherit' });
@@ -407,11 +407,8 @@ function helperMain(): void {
       (e: unknown) => process.send!({ err: e instanceof Error ? e.message.split('\n')[0] : String(e) }),
     );
   });
-  // the end of the run: the main process has moved the scratch directory (these trees with it) to the trash; prune old trash as root
-  process.on('disconnect', () => {
-    pruneTrash();
-    process.exit(0);
-  });
+  // the end of the run: the main process has moved the scratch directory (these trees with it) to the trash
+  process.on('disconnect', () => process.exit(0));
   // ^C reaches the whole process group: stop an instance left running mid-row, remove its trees
   for (const sig of ['SIGINT', 'SIGTERM'] as const)
     process.on(sig, () => {
@@ -506,9 +503,8 @@ async function main(): Promise<void> {
     console.log(`${String(s).padStart(4)}  ${parts.join(', ')}`);
   }
   toTrash(scratch);
-  if (pf) await pf.close();
-  else pruneTrash();
-  console.log(`scratch trees kept in ${TRASH} (removed after 30 minutes by a later run; rm -r it when done)`);
+  await pf?.close();
+  console.log(`scratch trees kept in ${TRASH} (no bench removes it: rm -r it when done benchmarking)`);
 }
 
 if (HELPER) helperMain();

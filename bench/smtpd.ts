@@ -15,8 +15,8 @@
  * empty queue in a tmpdir and checks that every message reached todo/.
  * Nothing leaves 127.0.0.1; no qmail-send runs, so messages stay queued.
  * Rows' queues are not removed: the run's `chattr +T` scratch directory
- * goes into the benches' trash at the end, and trash older than 30 minutes
- * is removed (bench/lib.ts says why: on ext4 without a journal, this
+ * goes into the benches' trash at the end, which no bench removes
+ * (bench/lib.ts says why: on ext4 without a journal, this
  * machine's /, removing a row's 4000 files made the next rows' and runs'
  * creates measurably slower, a cost of the harness, not of the server). For
  * the same reason, figures are only comparable on a machine where nothing
@@ -33,7 +33,7 @@ import { connect, type Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { queueCreate } from '../src/lib/queue/create.ts';
-import { pruneTrash, scratchDir, smtpListener, stopChild, toTrash, TRASH } from './lib.ts';
+import { scratchDir, smtpListener, stopChild, toTrash, TRASH } from './lib.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.argv[2] ?? 2000);
@@ -145,8 +145,7 @@ async function main(): Promise<void> {
   }
   await memory();
   toTrash(work);
-  pruneTrash();
-  console.log(`scratch trees kept in ${TRASH} (removed after 30 minutes by a later run; rm -r it when done)`);
+  console.log(`scratch trees kept in ${TRASH} (no bench removes it: rm -r it when done benchmarking)`);
 }
 
 void main();
