@@ -418,6 +418,40 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   return num(env, pid);
 }
 
+/*
+ * Queue an async work item whose completion calls the JS function cb:
+ * creates the reference *ref to cb and the work *work. 1 on success; 0
+ * (nothing left allocated but the caller's data, which it frees) with an
+ * Error thrown "unable to queue the NAME".
+ */
+static int queue_work(napi_env env, const char *name, napi_async_execute_callback ex, napi_async_complete_callback co, void *data, napi_value cb,
+                      napi_ref *ref, napi_async_work *work) {
+  napi_value n;
+  char msg[64];
+  napi_create_reference(env, cb, 1, ref);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &n);
+  if (napi_create_async_work(env, NULL, n, ex, co, data, work) != napi_ok || napi_queue_async_work(env, *work) != napi_ok) {
+    napi_delete_reference(env, *ref);
+    snprintf(msg, sizeof msg, "unable to queue the %s", name);
+    napi_throw_error(env, NULL, msg);
+    return 0;
+  }
+  return 1;
+}
+
+/* A completion's last steps: call cb(argv...) (an exception it throws is fatal, as for any callback), then release cb and work. */
+static void call_and_release(napi_env env, napi_ref cb, napi_async_work work, size_t argc, napi_value *argv) {
+  napi_value fn, global, result, e;
+  napi_get_reference_value(env, cb, &fn);
+  napi_get_global(env, &global);
+  if (napi_call_function(env, global, fn, argc, argv, &result) == napi_pending_exception) {
+    napi_get_and_clear_last_exception(env, &e);
+    napi_fatal_exception(env, e);
+  }
+  napi_delete_reference(env, cb);
+  napi_delete_async_work(env, work);
+}
+
 static void spawn_execute(napi_env env, void *data) {
   (void)env;
   spawnreq_run(data);
@@ -425,31 +459,21 @@ static void spawn_execute(napi_env env, void *data) {
 
 static void spawn_complete(napi_env env, napi_status status, void *data) {
   struct spawnreq *r = data;
-  napi_value cb, argv[2], global, result;
-  napi_get_reference_value(env, r->cb, &cb);
-  napi_get_global(env, &global);
+  napi_value argv[2];
   if (status != napi_ok && !r->rc) r->rc = ECANCELED;
   if (r->rc) {
-    errno = r->rc;
-    fail(env, "posix_spawn"); /* throws: take the error back as a value */
-    napi_get_and_clear_last_exception(env, &argv[0]);
+    argv[0] = errobj(env, "posix_spawn", r->rc);
     argv[1] = undef(env);
   } else {
     napi_get_null(env, &argv[0]);
     argv[1] = num(env, r->pid);
   }
-  if (napi_call_function(env, global, cb, 2, argv, &result) == napi_pending_exception) {
-    napi_value e;
-    napi_get_and_clear_last_exception(env, &e);
-    napi_fatal_exception(env, e);
-  }
-  napi_delete_reference(env, r->cb);
-  napi_delete_async_work(env, r->work);
+  call_and_release(env, r->cb, r->work, 2, argv);
   spawnreq_free(r);
 }
 
 static napi_value js_spawnAsync(napi_env env, napi_callback_info info) {
-  napi_value a[5], name;
+  napi_value a[5];
   struct spawnreq *r;
   napi_valuetype t;
   if (!args(env, info, 5, a)) return NULL;
@@ -458,13 +482,8 @@ static napi_value js_spawnAsync(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!(r = spawnreq_new(env, a))) return NULL;
-  napi_create_reference(env, a[4], 1, &r->cb);
-  napi_create_string_utf8(env, "spawn", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, spawn_execute, spawn_complete, r, &r->work) != napi_ok ||
-      napi_queue_async_work(env, r->work) != napi_ok) {
-    napi_delete_reference(env, r->cb);
+  if (!queue_work(env, "spawn", spawn_execute, spawn_complete, r, a[4], &r->cb, &r->work)) {
     spawnreq_free(r);
-    napi_throw_error(env, NULL, "unable to queue the spawn");
     return NULL;
   }
   return undef(env);
@@ -503,10 +522,8 @@ static void fsync_execute(napi_env env, void *data) {
 
 static void fsync_complete(napi_env env, napi_status status, void *data) {
   struct fsyncreq *r = data;
-  napi_value cb, argv[2], global, result, e;
+  napi_value argv[2], e;
   uint32_t i;
-  napi_get_reference_value(env, r->cb, &cb);
-  napi_get_global(env, &global);
   napi_get_null(env, &argv[0]);
   napi_create_array_with_length(env, r->n, &argv[1]);
   for (i = 0; i < r->n; i++) {
@@ -515,17 +532,12 @@ static void fsync_complete(napi_env env, napi_status status, void *data) {
     else napi_get_null(env, &e);
     napi_set_element(env, argv[1], i, e);
   }
-  if (napi_call_function(env, global, cb, 2, argv, &result) == napi_pending_exception) {
-    napi_get_and_clear_last_exception(env, &e);
-    napi_fatal_exception(env, e);
-  }
-  napi_delete_reference(env, r->cb);
-  napi_delete_async_work(env, r->work);
+  call_and_release(env, r->cb, r->work, 2, argv);
   free(r);
 }
 
 static napi_value js_fsyncAll(napi_env env, napi_callback_info info) {
-  napi_value a[2], name, v;
+  napi_value a[2], v;
   napi_valuetype t;
   struct fsyncreq *r;
   uint32_t i, n = 0;
@@ -546,13 +558,8 @@ static napi_value js_fsyncAll(napi_env env, napi_callback_info info) {
     napi_get_element(env, a[0], i, &v);
     r->fds[i] = i32(env, v);
   }
-  napi_create_reference(env, a[1], 1, &r->cb);
-  napi_create_string_utf8(env, "fsync", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, fsync_execute, fsync_complete, r, &r->work) != napi_ok ||
-      napi_queue_async_work(env, r->work) != napi_ok) {
-    napi_delete_reference(env, r->cb);
+  if (!queue_work(env, "fsync", fsync_execute, fsync_complete, r, a[1], &r->cb, &r->work)) {
     free(r);
-    napi_throw_error(env, NULL, "unable to queue the fsync");
     return NULL;
   }
   return undef(env);
