@@ -169,6 +169,25 @@ describe('queueInject (library path)', () => {
     closeSync(trig);
   });
 
+  it('pulls a FIFO trigger once per message through a kept descriptor; a regular lock/trigger (LWQ G.9) is written in place each time, never grown', async () => {
+    const { readSync } = await import('node:fs');
+    const h = home();
+    const q = `${h}/queue`;
+    const trig = openSync(`${q}/lock/trigger`, 'r+');
+    const env = envelopeBytes('a@b.example', ['c@d.example']);
+    try {
+      for (let i = 0; i < 3; i++) expect((await queueInject({ home: h, ids: NOIDS }, Buffer.from('x\n'), env)).code).toBe(0);
+      expect(readSync(trig, Buffer.alloc(8))).toBe(3);
+    } finally {
+      closeSync(trig);
+    }
+    const h2 = home();
+    rmSync(`${h2}/queue/lock/trigger`);
+    writeFileSync(`${h2}/queue/lock/trigger`, '');
+    for (let i = 0; i < 3; i++) expect((await queueInject({ home: h2, ids: NOIDS }, Buffer.from('x\n'), env)).code).toBe(0);
+    expect(statSync(`${h2}/queue/lock/trigger`).size).toBe(1);
+  });
+
   it('streams from ByteSources and says alias / network / bounce for those users', async () => {
     const h = home(5);
     const big = Buffer.alloc(300_000, 'x');

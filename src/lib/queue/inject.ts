@@ -138,28 +138,37 @@ const triggerFds = new Map<string, number>();
  * message. A write error (EPIPE once qmail-send is gone) closes it, and the
  * next pull opens lock/trigger again, which also finds a FIFO that was
  * replaced; EAGAIN (the FIFO is full, qmail-send has pulls pending anyway)
- * keeps it.
+ * keeps it. Anything but a FIFO there (a regular file, LWQ G.9) is opened,
+ * written and closed each time, as the original does.
  */
 export function triggerPull(queue: string): void {
   let fd = triggerFds.get(queue);
+  let keep = true;
   if (fd === undefined) {
     try {
       fd = openSync(`${queue}/lock/trigger`, constants.O_WRONLY | constants.O_NONBLOCK);
     } catch {
       return;
     }
-    triggerFds.set(queue, fd);
+    try {
+      // only a FIFO is kept: a regular file there (LWQ G.9) would grow by a byte per message
+      keep = fstatSync(fd).isFIFO();
+    } catch {
+      keep = false;
+    }
+    if (keep) triggerFds.set(queue, fd);
   }
   try {
     writeSync(fd, ONE_BYTE);
+    if (keep) return;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return;
-    triggerFds.delete(queue);
-    try {
-      closeSync(fd);
-    } catch {
-      /* ignore */
-    }
+    if (keep && (e as NodeJS.ErrnoException).code === 'EAGAIN') return;
+  }
+  triggerFds.delete(queue);
+  try {
+    closeSync(fd);
+  } catch {
+    /* ignore */
   }
 }
 const ONE_BYTE = Buffer.alloc(1);
