@@ -475,7 +475,7 @@ async function main(): Promise<void> {
       console.log(`run ${r + 1} -s ${String(s).padStart(2)}: Postfix: accepted ${pa.toFixed(0)}/s, in Maildir ${pe.toFixed(0)}/s, machine CPU ${pb.toFixed(2)} s/1000 msgs, ours/Postfix ${(e / pe).toFixed(2)}`);
     }
   }
-  const med = (xs: number[]): number => median(xs.filter((x) => !Number.isNaN(x)));
+  const med = (xs: number[]): number => median(xs.filter((x) => !Number.isNaN(x))) ?? NaN;
   if (!missing) {
     console.log('same run, msgs/s:');
     console.log('conc  ours accepted  Postfix accepted  ours end-to-end  Postfix end-to-end  ratio (per run)  ratio of medians');
