@@ -217,13 +217,8 @@ export class CdbWriter {
 
   /** Make room for at least `records` records in the hash and position arrays. */
   private grow(records: number): void {
-    const size = Math.max(records, this.hashes.length * 2);
-    const h = new Int32Array(size);
-    h.set(this.hashes.subarray(0, this.count));
-    this.hashes = h;
-    const p = new Int32Array(size);
-    p.set(this.positions.subarray(0, this.count));
-    this.positions = p;
+    this.hashes = grownInt32(this.hashes, this.count, records);
+    this.positions = grownInt32(this.positions, this.count, records);
   }
 
   /** The file position the next record gets. */
@@ -619,4 +614,16 @@ export class Cdb {
       pos += 8 + klen + dlen;
     }
   }
+}
+
+/**
+ * a with room for at least `size` entries: a itself when it has it, else a
+ * new array of max(size, 2 * a.length) holding a's first `used` entries
+ * (a cdb writer's per-record hash and position tables).
+ */
+export function grownInt32(a: Int32Array<ArrayBuffer>, used: number, size: number): Int32Array<ArrayBuffer> {
+  if (size <= a.length) return a;
+  const b = new Int32Array(Math.max(size, 2 * a.length));
+  b.set(a.subarray(0, used));
+  return b;
 }

@@ -50,6 +50,7 @@
  *   - no IPv6 ranges (a `-` gives Debian's parse error) and no CIDR syntax.
  * IPv4 behaviour is unchanged.
  */
+import { grownInt32 } from './cdb.ts';
 /** node:net, loaded at the first IPv6 question (importing it costs ~3 ms of tcprules' start-up). */
 let net: typeof import('node:net') | undefined;
 
@@ -355,15 +356,8 @@ class Batch implements RuleSink {
       this.buf.copy(b, 0, 0, this.len);
       this.buf = b;
     }
-    if (this.n + records > this.hashes.length) {
-      const size = Math.max(this.n + records, 2 * this.hashes.length);
-      const h = new Int32Array(size);
-      h.set(this.hashes.subarray(0, this.n));
-      this.hashes = h;
-      const p = new Int32Array(size);
-      p.set(this.positions.subarray(0, this.n));
-      this.positions = p;
-    }
+    this.hashes = grownInt32(this.hashes, this.n, this.n + records);
+    this.positions = grownInt32(this.positions, this.n, this.n + records);
   }
 
   addBytes(kb: Buffer, ks: number, ke: number, db: Buffer, ds: number, de: number): void {
