@@ -422,20 +422,12 @@ function helperMain(): void {
     });
 }
 
-/** lo-hi of the ratios, two decimals, NaNs left out. */
-function rangeRatio(xs: number[]): string {
+/** lo-hi of xs with `digits` decimals (0: rates, 2: ratios), NaNs left out; one value when they are equal. */
+function range(xs: number[], digits = 0): string {
   const ok = xs.filter((x) => !Number.isNaN(x));
   if (ok.length === 0) return 'NaN';
-  const lo = Math.min(...ok).toFixed(2);
-  const hi = Math.max(...ok).toFixed(2);
-  return lo === hi ? lo : `${lo}-${hi}`;
-}
-
-function range(xs: number[]): string {
-  const ok = xs.filter((x) => !Number.isNaN(x));
-  if (ok.length === 0) return 'NaN';
-  const lo = Math.min(...ok).toFixed(0);
-  const hi = Math.max(...ok).toFixed(0);
+  const lo = Math.min(...ok).toFixed(digits);
+  const hi = Math.max(...ok).toFixed(digits);
   return lo === hi ? lo : `${lo}-${hi}`;
 }
 
@@ -482,7 +474,7 @@ async function main(): Promise<void> {
     for (const s of conc) {
       const ratios = e2e.get(s)!.map((e, i) => e / pfE2e.get(s)![i]);
       console.log(
-        `${String(s).padStart(4)}  ${range(acc.get(s)!).padStart(13)}  ${range(pfAcc.get(s)!).padStart(16)}  ${range(e2e.get(s)!).padStart(15)}  ${range(pfE2e.get(s)!).padStart(18)}  ${rangeRatio(ratios).padStart(15)}  ${(med(e2e.get(s)!) / med(pfE2e.get(s)!)).toFixed(2).padStart(16)}`,
+        `${String(s).padStart(4)}  ${range(acc.get(s)!).padStart(13)}  ${range(pfAcc.get(s)!).padStart(16)}  ${range(e2e.get(s)!).padStart(15)}  ${range(pfE2e.get(s)!).padStart(18)}  ${range(ratios, 2).padStart(15)}  ${(med(e2e.get(s)!) / med(pfE2e.get(s)!)).toFixed(2).padStart(16)}`,
       );
     }
   }

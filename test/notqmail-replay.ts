@@ -31,11 +31,14 @@ export interface SmtpCase {
   pauseMs?: number;
 }
 
-export interface SmtpCases {
+/** A recorded suite: the controls and environment every case starts from, and the cases. */
+export interface Cases<C> {
   controls: Record<string, string>;
   env: Record<string, string>;
-  cases: SmtpCase[];
+  cases: C[];
 }
+
+export type SmtpCases = Cases<SmtpCase>;
 
 export interface InjectCase {
   name: string;
@@ -47,11 +50,7 @@ export interface InjectCase {
   queue?: boolean;
 }
 
-export interface InjectCases {
-  controls: Record<string, string>;
-  env: Record<string, string>;
-  cases: InjectCase[];
-}
+export type InjectCases = Cases<InjectCase>;
 
 /** What one session produced: the bytes written to stdout, the exit status, the queued messages. */
 export interface SmtpResult {
