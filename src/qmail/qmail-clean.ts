@@ -18,7 +18,7 @@ import { statSync } from 'node:fs';
 import type { Ctx } from '../lib/program.ts';
 import { qmailHome } from '../lib/qmailhome.ts';
 import { queueDir, queueSplit } from '../lib/queue/layout.ts';
-import { cleanRequest, cleanupPid } from '../lib/send/clean.ts';
+import { cleanRequest, pidSweeper } from '../lib/send/clean.ts';
 
 /** qmail-clean: see the module comment; resolves 0 at EOF, 100 on a write error, 111 without a queue. */
 export async function main(ctx: Ctx): Promise<number> {
@@ -29,19 +29,12 @@ export async function main(ctx: Ctx): Promise<number> {
     return 111;
   }
   const split = queueSplit(queue);
-  let loop = 0;
   let cur: Buffer[] = [];
   let failed = false;
   const out = ctx.stdout;
   out.on('error', () => (failed = true));
   return new Promise<number>((resolve) => {
-    const step = (): void => {
-      if (loop > 0) loop--;
-      else {
-        cleanupPid(queue, Date.now() / 1000);
-        loop = 30;
-      }
-    };
+    const step = pidSweeper(queue);
     step();
     // answers in request order: each joins the chain once it and all before it are done
     let chain: Promise<void> = Promise.resolve();

@@ -34,11 +34,11 @@
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { ByteSource } from './source.ts';
-import { accessSync, closeSync, constants, write } from 'node:fs';
+import { closeSync, write } from 'node:fs';
 import { sys } from '../native.ts';
 import { binPath } from '../root.ts';
 import { qmailHome } from '../qmailhome.ts';
-import { queueDir } from './layout.ts';
+import { dirsWritable, queueDir } from './layout.ts';
 import { queueInject, type InjectOptions } from './inject.ts';
 import { qqReply } from './qqcodes.ts';
 import { queueSocketExists, queueSocketPath, submitViaSocket } from './socket.ts';
@@ -71,13 +71,7 @@ export function canWriteQueue(home: string): boolean {
   const now = Date.now();
   const seen = writableSeen.get(home);
   if (seen !== undefined && now - seen.at < WRITABLE_TTL_MS) return seen.ok;
-  const q = queueDir(home);
-  let ok = true;
-  try {
-    for (const d of ['pid', 'mess', 'intd', 'todo']) accessSync(`${q}/${d}`, constants.W_OK | constants.X_OK);
-  } catch {
-    ok = false;
-  }
+  const ok = dirsWritable(queueDir(home), ['pid', 'mess', 'intd', 'todo']);
   writableSeen.set(home, { ok, at: now });
   return ok;
 }

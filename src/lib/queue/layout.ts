@@ -16,7 +16,7 @@
  * here it is a property of the queue on disk: the number of mess/ subdirectories
  * (queueSplit), so one build serves queues made with any split.
  */
-import { opendirSync, readdirSync } from 'node:fs';
+import { accessSync, constants, opendirSync, readdirSync } from 'node:fs';
 
 /** conf-split's default. */
 export const DEFAULT_SPLIT = 23;
@@ -64,6 +64,16 @@ export function queueSplit(queue: string): number {
   if (n === 0) return DEFAULT_SPLIT;
   splitCache.set(queue, n);
   return n;
+}
+
+/** True when this process may add and remove names in each of `dirs` (relative to queue): each is writable and searchable for it. */
+export function dirsWritable(queue: string, dirs: readonly string[]): boolean {
+  try {
+    for (const d of dirs) accessSync(`${queue}/${d}`, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A file name that is a queue id: decimal digits only (readsubdir/scan_ulong). */

@@ -22,9 +22,9 @@
  * OSSIFIED (36 hours) ago, qmail-queue crumbs; it does so at start and then
  * once every 30 requests.
  */
-import { accessSync, constants, opendirSync, statSync, unlink, unlinkSync } from 'node:fs';
+import { opendirSync, statSync, unlink, unlinkSync } from 'node:fs';
 import { errCode } from '../errstr.ts';
-import { qfn } from '../queue/layout.ts';
+import { dirsWritable, qfn } from '../queue/layout.ts';
 
 /** 36 hours in seconds; must exceed qmail-queue's 24-hour DEATH. */
 export const OSSIFIED = 129600;
@@ -76,12 +76,23 @@ export function cleanRequest(queue: string, req: string, split: number): Promise
  * they are qmailq's and qmail-send runs as qmails).
  */
 export function canClean(queue: string, split: number): boolean {
-  try {
-    for (const d of ['intd', 'todo', 'mess', ...Array.from({ length: split }, (_, i) => `mess/${i}`)]) accessSync(`${queue}/${d}`, constants.W_OK | constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  return dirsWritable(queue, ['intd', 'todo', 'mess', ...Array.from({ length: split }, (_, i) => `mess/${i}`)]);
+}
+
+/**
+ * qmail-clean's pid/ sweep schedule: the step function sweeps (cleanupPid)
+ * on its first call and then on every 31st, as qmail-clean.c's cleanuploop
+ * (call it once at start and once per request).
+ */
+export function pidSweeper(queue: string): () => void {
+  let loop = 0;
+  return () => {
+    if (loop > 0) loop--;
+    else {
+      cleanupPid(queue, Date.now() / 1000);
+      loop = 30;
+    }
+  };
 }
 
 /** Remove pid/ entries last accessed more than OSSIFIED seconds before `now` (seconds). Errors are ignored. */

@@ -6,7 +6,7 @@
  * the event loop (never a blocking call), except the spawners' one greeting
  * byte, which qmail-send must have before it can do anything (readGreeting).
  */
-import { cleanRequest, cleanupPid } from './clean.ts';
+import { cleanRequest, pidSweeper } from './clean.ts';
 import { Socket } from 'node:net';
 import { readSync } from 'node:fs';
 import { encodeCommand, ReportParser, type Command, type Report } from '../spawn/protocol.ts';
@@ -94,12 +94,13 @@ export class CleanClient {
   private readonly inp: Socket;
   private readonly waiting: Array<(ch: string) => void> = [];
   private readonly direct: { queue: string; split: number } | undefined;
-  private directCount = 0;
+  private readonly sweep: () => void;
   private directPending = 0;
 
   /** @param onDied called once when qmail-clean's pipe closes or fails (cleandied) */
   constructor(outFd: number, inFd: number, onDied: () => void, direct?: { queue: string; split: number }) {
     this.direct = direct;
+    this.sweep = direct ? pidSweeper(direct.queue) : () => undefined;
     this.out = pipeSocket(outFd, false);
     this.inp = pipeSocket(inFd, true);
     const died = (): void => {
@@ -121,7 +122,7 @@ export class CleanClient {
     if (!this.alive) return Promise.resolve('');
     if (this.direct) {
       const { queue, split } = this.direct;
-      if (this.directCount++ % 30 === 0) cleanupPid(queue, Date.now() / 1000);
+      this.sweep();
       this.directPending++;
       return cleanRequest(queue, name, split).finally(() => this.directPending--);
     }
