@@ -3,7 +3,7 @@
  * locking, and no partial message left behind on failure.
  */
 import { describe, expect, it } from 'vitest';
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { spawn } from 'node:child_process';
 import { NODE, ROOT, tmpdir } from './helpers.ts';
@@ -11,7 +11,7 @@ import { maildirDeliver } from '../src/lib/deliver/maildir.ts';
 import { fromLine, isFromLine, mboxDeliver } from '../src/lib/deliver/mbox.ts';
 import type { ByteSource } from '../src/lib/queue/source.ts';
 import { LOCK_EX, LOCK_UN, sys } from '../src/lib/native.ts';
-import { fsyncFds } from '../src/lib/fsyncfd.ts';
+import { fsyncFds, syncThenUnlink } from '../src/lib/fsyncfd.ts';
 
 const PREFIX = Buffer.from('Return-Path: <god@heaven.af.mil>\nDelivered-To: djb@silverton.berkeley.edu\n');
 
@@ -211,10 +211,33 @@ describe('fsyncFds (one pool job for several fsyncs)', () => {
       expect(errs[2]).toBeNull();
       expect(errs[3]?.code).toBe('EBADF');
       expect(errs[3]?.errno).toBe(9);
-      expect(() => sys.fsyncAll([], () => undefined)).toThrow(TypeError);
-      expect(() => sys.fsyncAll([1, 2, 3, 4, 5, 6, 7, 8, 9], () => undefined)).toThrow(TypeError);
+      expect(() => sys.syncUnlink([], [], () => undefined)).toThrow(TypeError);
+      expect(() => sys.syncUnlink([1, 2, 3, 4, 5, 6, 7, 8, 9], [], () => undefined)).toThrow(TypeError);
     } finally {
       for (const fd of [a, b, r, w]) closeSync(fd);
+    }
+  });
+
+  it('syncThenUnlink: unlinks in order once every fsync succeeded; ENOENT counts as done, another failure stops the chain', async () => {
+    const d = tmpdir('syncunlink-');
+    const a = openSync(`${d}/a`, 'w');
+    const [r, w] = sys.pipe();
+    try {
+      for (const n of ['x', 'y', 'z']) writeFileSync(`${d}/${n}`, n);
+      mkdirSync(`${d}/dir`);
+      expect(await syncThenUnlink([a], [`${d}/x`, `${d}/none`, `${d}/y`])).toEqual([[null], [null, expect.objectContaining({ code: 'ENOENT' }), null]]);
+      expect(existsSync(`${d}/x`) || existsSync(`${d}/y`)).toBe(false);
+      // a failed fsync: nothing unlinked
+      const [f, u] = await syncThenUnlink([a, r], [`${d}/z`]);
+      expect([f[0], f[1]?.code, u[0]?.code]).toEqual([null, 'EINVAL', 'ECANCELED']);
+      expect(existsSync(`${d}/z`)).toBe(true);
+      // a failed unlink (a directory: EISDIR) stops the chain
+      const [, u2] = await syncThenUnlink([], [`${d}/dir`, `${d}/z`]);
+      expect([u2[0]?.code, u2[1]?.code]).toEqual(['EISDIR', 'ECANCELED']);
+      expect(existsSync(`${d}/z`)).toBe(true);
+      expect(() => sys.syncUnlink([], [1 as unknown as string], () => undefined)).toThrow(TypeError);
+    } finally {
+      for (const fd of [a, r, w]) closeSync(fd);
     }
   });
 });

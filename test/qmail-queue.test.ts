@@ -231,6 +231,26 @@ describe('queueInject (library path)', () => {
     expect(files(q).filter((f) => !f.startsWith('lock/'))).toEqual([]);
   });
 
+  it('with the envelope in memory and the message streamed (qmail-smtpd), makes intd/N early yet gives the same files and verdicts', async () => {
+    const h = home(3);
+    const q = `${h}/queue`;
+    const inj = (env: string, msg = bufferSource(Buffer.from('m\n'))) => queueInject({ home: h, ids: NOIDS, now: 812090814, pid: 7 }, msg, Buffer.from(env, 'latin1'));
+    for (const [env, code] of [['Xa\0\0', QQ.ENVELOPE], ['Fa\0Tb\0Zc\0\0', 91], [`Fa\0T${'y'.repeat(1003)}\0\0`, QQ.ADDR_TOO_LONG], ['Fa\0Tb\0', QQ.READ], ['', 54]] as const) {
+      expect((await inj(env)).code).toBe(code);
+    }
+    // the message's read error wins, as in the original (intd/N made early is removed again)
+    const failing = { read: () => Promise.reject(Object.assign(new Error('x'), { code: 'EIO' })) };
+    expect((await inj('Fa\0Tb\0\0', failing)).code).toBe(54);
+    expect(files(q).filter((f) => !f.startsWith('lock/'))).toEqual([]);
+    const r = await inj('Fa@b.example\0Tc@d.example\0\0');
+    expect(r.code).toBe(0);
+    expect(readFileSync(`${q}/todo/${r.id}`, 'latin1')).toBe(`u${process.getuid!()}\0p7\0Fa@b.example\0Tc@d.example\0`);
+    expect(readFileSync(`${q}/${qfn('mess', r.id!, 3)}`, 'latin1')).toMatch(/^Received: \(qmail 7 invoked by uid \d+\); 26 Sep 1995 04:46:54 -0000\nm\n$/);
+    rmSync(`${q}/intd`, { recursive: true });
+    expect((await inj('Fa\0\0')).code).toBe(QQ.INTD);
+    expect(files(q).filter((f) => !f.startsWith('lock/') && !/^(todo|mess\/\d+)\/\d+$/.test(f))).toEqual([]);
+  });
+
   it('queues concurrent in-process injections under distinct numbers', async () => {
     const h = home();
     const rs = await Promise.all(

@@ -7,7 +7,7 @@
  * (library and real process).
  */
 import { describe, expect, it } from 'vitest';
-import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { sys } from '../src/lib/native.ts';
 import { encodeCommand, ReportParser } from '../src/lib/spawn/protocol.ts';
 import { execa } from 'execa';
@@ -17,7 +17,7 @@ import { logsafe } from '../src/lib/send/logline.ts';
 import { bounceHead, bounceParagraph, bouncePlan } from '../src/lib/send/bounce.ts';
 import { Prioq } from '../src/lib/send/prioq.ts';
 import { remoteReport } from '../src/lib/rspawn/report.ts';
-import { canClean, cleanRequest, cleanupPid } from '../src/lib/send/clean.ts';
+import { canClean, cleanAfter, cleanRequest, cleanupPid } from '../src/lib/send/clean.ts';
 import { CleanClient } from '../src/lib/send/pipes.ts';
 import { queueCreate } from '../src/lib/queue/create.ts';
 import { ours, tmpdir } from './helpers.ts';
@@ -186,6 +186,28 @@ describe('qmail-clean', () => {
     mkdirSync(`${q}/intd/8`);
     writeFileSync(`${q}/intd/8/x`, '');
     expect(await cleanRequest(q, 'todo/8', 3)).toBe('!');
+  });
+  it('cleanAfter: fsyncs and earlier unlinks first, in one job; the request only once they succeeded', async () => {
+    const qh = queue();
+    const q = `${qh}/queue`;
+    for (const f of ['mess/1/7', 'intd/7', 'info/1/7', 'local/1/7']) writeFileSync(`${q}/${f}`, 'x');
+    const fd = openSync(`${q}/info/1/7`, 'r+');
+    try {
+      // the message's end: local, info, then intd and mess
+      const o = await cleanAfter(q, 'foop/7', 3, [fd], [`${q}/local/1/7`, `${q}/info/1/7`]);
+      expect(o).toEqual({ fsync: [null], before: [null, null], answer: '+' });
+      expect(['mess/1/7', 'intd/7', 'info/1/7', 'local/1/7'].filter((f) => existsSync(`${q}/${f}`))).toEqual([]);
+      // an earlier unlink that fails (a directory) stops everything after it
+      writeFileSync(`${q}/mess/1/7`, 'm');
+      mkdirSync(`${q}/info/1/7`);
+      const o2 = await cleanAfter(q, 'foop/7', 3, [], [`${q}/info/1/7`]);
+      expect([o2.before[0]?.code, o2.answer]).toEqual(['EISDIR', '']);
+      expect(existsSync(`${q}/mess/1/7`)).toBe(true);
+      // no request: only the earlier steps
+      expect(await cleanAfter(q, undefined, 3, [fd], [])).toEqual({ fsync: [null], before: [], answer: '' });
+    } finally {
+      closeSync(fd);
+    }
   });
   it("qmail-send does qmail-clean's unlinks itself when the queue is its own (CleanClient direct), with the same answers", async () => {
     const qh = queue();

@@ -53,13 +53,16 @@ export interface Sys {
    */
   waitpid(pid: number): number | undefined;
   /**
-   * fsync(2) of 1 to 8 descriptors in one libuv threadpool job: every
-   * file's data writeback is started first (sync_file_range), then each is
-   * fsynced in turn. cb(null, errs) on the loop, errs[i] null or the Error
-   * (`.code`, `.errno`) of fds[i]'s fsync. Throws a TypeError for other
-   * arguments.
+   * One libuv threadpool job: fsync(2) of 0 to 8 descriptors (every file's
+   * data writeback started first with sync_file_range, then each fsynced in
+   * turn), then, only if every fsync succeeded, unlink(2) of 0 to 8 paths
+   * in the order given, each after the one before it; ENOENT counts as
+   * done, another failure stops the chain. cb(null, errs) on the loop:
+   * errs has one entry per fd, then one per path: null or the Error
+   * (`.code`, `.errno`; ECANCELED for an unlink not tried). Throws a
+   * TypeError for other arguments (both lists empty among them).
    */
-  fsyncAll(fds: number[], cb: (err: null, errs: Array<NodeJS.ErrnoException | null>) => void): void;
+  syncUnlink(fds: number[], paths: string[], cb: (err: null, errs: Array<NodeJS.ErrnoException | null>) => void): void;
   /**
    * crypt(3) (libxcrypt's crypt_rn) of key with setting (a salt or a whole
    * stored hash such as `$y$j9T$...`): the hash, or null when the setting is

@@ -44,6 +44,17 @@
  * only once both fsyncs succeeded. When step 5 fails, mess/N is still
  * fsynced and its error (53), when it has one, is the one reported, as in
  * the original.
+ *
+ * Step 5 early: when the envelope is given in memory and the message is a
+ * stream (qmail-smtpd: the envelope is complete at DATA, the message still
+ * to come), intd/N is made right after mess/N and its fsync starts at once,
+ * running while the client sends the message; at the end only mess/N's
+ * fsync is left to wait for (about half of the time before the 250 at
+ * concurrency 1). Should the early intd/N fail, it is removed and made
+ * again at step 5, so every verdict and its precedence stay the original's.
+ * A crash meanwhile leaves mess/N and intd/N without todo/N: the same
+ * leftovers the original's crash between steps 5 and 6 leaves, removed by
+ * qmail-send's 36-hour cleanup.
  */
 import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, linkSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { writeAll } from '../strerr.ts';
@@ -206,15 +217,35 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
   let intdfn = '';
   let madeMess = false;
   let madeIntd = false;
-  const cleanup = (): void => {
-    if (madeIntd) {
+  /** intd/N's fsync when it was started early (step 5 early), until awaited. */
+  let early: Promise<Array<NodeJS.ErrnoException | null>> | undefined;
+  /** Truncate and unlink intd/N if this call made it (qmail-queue's cleanup); false if that failed. */
+  const unmakeIntd = (): boolean => {
+    if (!madeIntd) return true;
+    try {
+      ftruncateSync(intdFd, 0);
+      unlinkSync(intdfn);
+    } catch {
+      return false;
+    }
+    madeIntd = false;
+    return true;
+  };
+  /** Undo a failed early intd/N: unmake it, close its descriptor (left to the 36-hour cleanup if that fails). */
+  const dropIntd = (): void => {
+    unmakeIntd();
+    madeIntd = false;
+    if (intdFd >= 0) {
       try {
-        ftruncateSync(intdFd, 0);
-        unlinkSync(intdfn);
+        closeSync(intdFd);
       } catch {
-        return;
+        /* nothing to do */
       }
     }
+    intdFd = -1;
+  };
+  const cleanup = (): void => {
+    if (!unmakeIntd()) return;
     if (madeMess) {
       try {
         ftruncateSync(messFd, 0);
@@ -263,6 +294,17 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     }
     madeMess = true;
 
+    // 5 early: an envelope known before a streamed message (qmail-smtpd's DATA) makes
+    // intd/N now, its fsync running while the message comes in (see the module comment)
+    if (envelope instanceof Uint8Array && !(message instanceof Uint8Array)) {
+      try {
+        await writeIntd();
+        early = fsyncFds([intdFd]);
+      } catch {
+        dropIntd(); // made again below, in the original's order, to give the original's verdict
+      }
+    }
+
     // 4. Received line + message, fsync
     if (message instanceof Uint8Array) {
       try {
@@ -286,15 +328,21 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       if (r) throw new Fail(QQ.READ);
     }
     // 5. intd/N, then both fsyncs (see the module comment)
-    try {
-      await writeIntd();
-    } catch (e) {
-      // the original fsyncs mess/N before it makes intd/N: that failure wins
-      const [m] = await fsyncFds([messFd]);
-      throw m ? new Fail(QQ.WRITE) : e;
+    if (early) {
+      const [[messErr], [intdErr]] = await Promise.all([fsyncFds([messFd]), early]);
+      early = undefined;
+      if (messErr || intdErr) throw new Fail(QQ.WRITE);
+    } else {
+      try {
+        await writeIntd();
+      } catch (e) {
+        // the original fsyncs mess/N before it makes intd/N: that failure wins
+        const [m] = await fsyncFds([messFd]);
+        throw m ? new Fail(QQ.WRITE) : e;
+      }
+      const [messErr, intdErr] = await fsyncFds([messFd, intdFd]);
+      if (messErr || intdErr) throw new Fail(QQ.WRITE);
     }
-    const [messErr, intdErr] = await fsyncFds([messFd, intdFd]);
-    if (messErr || intdErr) throw new Fail(QQ.WRITE);
 
     // 6. todo/N: queued
     try {
@@ -307,6 +355,8 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     triggerPull(q);
     return { code: QQ.OK, id };
   } catch (e) {
+    // intd/N's early fsync still holds its descriptor: let it finish before closing
+    if (early) await early;
     cleanup();
     if (e instanceof Fail) return { code: e.code };
     return { code: QQ.BUG };

@@ -25,14 +25,14 @@
  * back at start by pqadd) and `status: exiting` ends the log. ALRM: every
  * queued message is due now (pqrun). HUP: reread locals and virtualdomains.
  */
-import { appendFileSync, closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync, unlink, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { errCode } from '../errstr.ts';
 import { parseId, qfn, readSubdir } from '../queue/layout.ts';
 import { submitMessage } from '../queue/client.ts';
 import { isStatus, verpSender as verp, type Report } from '../spawn/protocol.ts';
 import { bounceHead, bounceParagraph, bouncePlan } from './bounce.ts';
-import { canClean, OSSIFIED } from './clean.ts';
+import { canClean, gone, OSSIFIED } from './clean.ts';
 import type { SendControls } from './controls.ts';
 import { rereadMaps } from './controls.ts';
 import { logsafe } from './logline.ts';
@@ -43,16 +43,6 @@ import { stripVdomPrepend } from './rewrite.ts';
 import { preprocess } from './todo.ts';
 
 const D = Buffer.from('D');
-
-/**
- * unlink(2) in the libuv pool: for the files qmail-send frees (a channel
- * file, info), whose unlink waits for the device's discard on a `discard`
- * mount; done directly, that wait (66 us on a quiet disk, several hundred
- * under load) stalled qmail-send's one thread for every message.
- */
-function unlinkPool(path: string): Promise<void> {
-  return new Promise((res, rej) => unlink(path, (e) => (e ? rej(e) : res())));
-}
 
 /** Check todo/ every 25 minutes even without a trigger pull. */
 export const SLEEP_TODO = 1500;
@@ -135,7 +125,7 @@ export class Engine {
   private readonly pqfail = new Prioq();
   private masterdelid = 1;
 
-  /** asynchronous job_close steps (the channel file's unlink) in progress */
+  /** asynchronous job_close steps (the channel file's unlink, or the whole end of the message) in progress */
   private ops = 0;
   private todoWanted = true;
   private nexttodorun = now();
@@ -335,9 +325,14 @@ export class Engine {
   /**
    * Drop a reference to job j (job_close). The last one puts the message
    * back in its channel's queue at its retry time, or, when its pass hit EOF
-   * with nothing left to do, unlinks the channel file (in the pool, see
-   * unlinkPool) and, when the other channel has no file either, marks the
-   * message done.
+   * with nothing left to do, unlinks the channel file and, when the other
+   * channel has no file either, marks the message done. When messdone()
+   * would then have nothing to do but remove the message (lastFile: no
+   * other channel file, no todo/N, no bounce, info/N there), its end is done
+   * here at once: the channel file, info/N, then qmail-clean's intd/N and
+   * mess/S/N, in messdone's order, in one libuv pool job (pipes.ts
+   * CleanClient.after) instead of three; these unlinks free files and wait
+   * for the device's discard on a `discard` mount.
    */
   private jobClose(j: number): void {
     const jo = this.jobs[j];
@@ -347,14 +342,25 @@ export class Engine {
       this.pqchan[channel].insert({ id, dt: retry });
       return;
     }
+    const name = this.fn(CHANADDR[channel], id);
+    const last = this.lastFile(id, channel);
+    const info = this.fn('info', id);
+    if (last) this.doneBusy.add(id);
     this.track(
       (async () => {
-        const name = this.fn(CHANADDR[channel], id);
-        try {
-          await unlinkPool(this.path(name));
-        } catch {
+        const o = await this.clean.after([], last ? [this.path(name), this.path(info)] : [this.path(name)], last ? `foop/${id}` : undefined);
+        if (last) this.doneBusy.delete(id);
+        if (!gone(o.before[0])) {
           this.o.log(`warning: unable to unlink ${name}; will try again later`);
           this.pqchan[channel].insert({ id, dt: now() + SLEEP_SYSFAIL });
+          return;
+        }
+        if (last) {
+          this.o.log(`end msg ${id}`);
+          if (!gone(o.before[1])) {
+            this.o.log(`warning: unable to unlink ${info}; will try again later`);
+            this.pqdone.insert({ id, dt: now() + SLEEP_SYSFAIL });
+          } else if (o.answer !== '+' && o.answer !== '') this.o.log(`warning: qmail-clean unable to clean up foop/${id}`);
           return;
         }
         const other = this.fn(CHANADDR[1 - channel], id);
@@ -366,6 +372,22 @@ export class Engine {
         this.pqdone.insert({ id, dt: now() });
       })(),
     );
+  }
+
+  /**
+   * True when channel's file is the message's last but info/N: the other
+   * channel's file, todo/N and bounce/N are absent and info/N is there (so
+   * messdone would go straight to removing it). Any stat failure says
+   * false: messdone then does its checks and logs what failed.
+   */
+  private lastFile(id: number, channel: number): boolean {
+    if (this.doneBusy.has(id)) return false;
+    try {
+      for (const n of [this.fn(CHANADDR[1 - channel], id), this.fn('todo', id), this.fn('bounce', id)]) if (this.exists(n)) return false;
+      return this.exists(this.fn('info', id));
+    } catch {
+      return false;
+    }
   }
 
   /** Count an asynchronous step (job_close's unlink) until it settles, then pump. */
@@ -642,14 +664,13 @@ export class Engine {
     if (info === undefined) return fail();
     if (!(await this.injectbounce(id))) return fail();
     this.o.log(`end msg ${id}`);
-    try {
-      await unlinkPool(this.path(this.fn('info', id)));
-    } catch {
+    // info/N, then qmail-clean's intd/N and mess/S/N: one pool job when cleaning directly
+    const o = await this.clean.after([], [this.path(this.fn('info', id))], `foop/${id}`);
+    if (!gone(o.before[0])) {
       this.o.log(`warning: unable to unlink ${this.fn('info', id)}; will try again later`);
       return fail();
     }
-    const ch = await this.clean.request(`foop/${id}`);
-    if (ch !== '+' && ch !== '') this.o.log(`warning: qmail-clean unable to clean up foop/${id}`);
+    if (o.answer !== '+' && o.answer !== '') this.o.log(`warning: qmail-clean unable to clean up foop/${id}`);
   }
 
   private startMessdone(id: number): void {
@@ -687,7 +708,7 @@ export class Engine {
       const id = this.todoList.shift()!;
       this.todoBusy.add(id);
       void preprocess(
-        { queue: this.queue, split: this.o.split, maps: this.ctl.maps, log: this.o.log, clean: (n) => this.clean.request(n) },
+        { queue: this.queue, split: this.o.split, maps: this.ctl.maps, log: this.o.log, clean: (fds, n) => this.clean.after(fds, [], n) },
         id,
       )
         .catch(() => undefined)

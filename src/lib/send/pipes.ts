@@ -6,7 +6,8 @@
  * the event loop (never a blocking call), except the spawners' one greeting
  * byte, which qmail-send must have before it can do anything (readGreeting).
  */
-import { cleanRequest, pidSweeper } from './clean.ts';
+import { cleanAfter, gone, pidSweeper, type CleanOutcome } from './clean.ts';
+import { syncThenUnlink } from '../fsyncfd.ts';
 import { Socket } from 'node:net';
 import { readSync } from 'node:fs';
 import { encodeCommand, ReportParser, type Command, type Report } from '../spawn/protocol.ts';
@@ -82,9 +83,9 @@ export class SpawnChannel {
  *
  * `direct` (the queue's directories are this process's own, clean.ts
  * canClean): each request is done here with qmail-clean's own code
- * (cleanRequest: the unlink that frees a file, and so waits for the
- * device's discard, in the libuv pool; its pid/ sweep every 30 requests
- * too), which saves two pipe writes, two reads and four process wake-ups
+ * (cleanAfter: the unlinks in the libuv pool, in one job with the fsyncs
+ * and unlinks the step needs before them; qmail-clean's pid/ sweep on its
+ * schedule too), which saves two pipe writes, two reads and four process wake-ups
  * per message; the files removed and their order are the same. qmail-clean
  * still runs, and losing its pipe still ends qmail-send.
  */
@@ -95,7 +96,7 @@ export class CleanClient {
   private readonly waiting: Array<(ch: string) => void> = [];
   private readonly direct: { queue: string; split: number } | undefined;
   private readonly sweep: () => void;
-  private directPending = 0;
+  private inFlight = 0;
 
   /** @param onDied called once when qmail-clean's pipe closes or fails (cleandied) */
   constructor(outFd: number, inFd: number, onDied: () => void, direct?: { queue: string; split: number }) {
@@ -118,23 +119,42 @@ export class CleanClient {
   }
 
   /** Ask qmail-clean to remove `foop/N` or `todo/N`; resolves to `+`, `!`, `x`, or '' when it died. */
-  request(name: string): Promise<string> {
-    if (!this.alive) return Promise.resolve('');
-    if (this.direct) {
-      const { queue, split } = this.direct;
-      this.sweep();
-      this.directPending++;
-      return cleanRequest(queue, name, split).finally(() => this.directPending--);
-    }
-    return new Promise((res) => {
-      this.waiting.push(res);
-      this.out.write(Buffer.from(`${name}\0`, 'latin1'));
-    });
+  async request(name: string): Promise<string> {
+    return (await this.after([], [], name)).answer;
   }
 
-  /** Requests awaiting an answer. */
+  /**
+   * fsync fds and unlink the paths in `before` (in order), then, when all
+   * that succeeded, make request `name` (none when undefined): one libuv
+   * pool job in all when cleaning directly (clean.ts cleanAfter), else that
+   * job (when there is anything to do before) and then the request on the
+   * pipe. The answer is '' when qmail-clean died or the request was not
+   * made.
+   */
+  async after(fds: number[], before: string[], name: string | undefined): Promise<CleanOutcome> {
+    if (!this.alive) return { fsync: [], before: [], answer: '' };
+    this.inFlight++;
+    try {
+      if (this.direct) {
+        const { queue, split } = this.direct;
+        if (name !== undefined) this.sweep();
+        return await cleanAfter(queue, name, split, fds, before);
+      }
+      const [fsync, b] = fds.length + before.length > 0 ? await syncThenUnlink(fds, before) : [[], []];
+      if (name === undefined || fsync.some((e) => e) || !b.every(gone) || !this.alive) return { fsync, before: b, answer: '' };
+      const answer = await new Promise<string>((res) => {
+        this.waiting.push(res);
+        this.out.write(Buffer.from(`${name}\0`, 'latin1'));
+      });
+      return { fsync, before: b, answer: answer as CleanOutcome['answer'] };
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Calls of after() (and so requests) not yet answered. */
   get pending(): number {
-    return this.waiting.length + this.directPending;
+    return this.inFlight;
   }
 
   close(): void {

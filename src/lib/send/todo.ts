@@ -10,15 +10,16 @@
  *     create info/S/N exclusively and write the F record; each T record is
  *     rewritten (send/rewrite.ts) and appended as `T<addr>\0` to local/S/N
  *     or remote/S/N, each created exclusively on its first recipient;
- *  3. fsync info and the channel files (one libuv pool job), close them;
+ *  3. fsync info and the channel files, close them;
  *  4. ask qmail-clean to remove intd/N and todo/N: from then on the message
- *     is qmail-send's.
+ *     is qmail-send's. Steps 3 and 4 are one libuv pool job when qmail-send
+ *     does qmail-clean's work itself (pipes.ts CleanClient.after).
  *
  * A failure leaves todo/N in place; the next todo scan starts over (step 2
  * makes that safe). info's mtime is the message's birth for the retry
  * schedule and queuelifetime. The fsyncs, which wait for the disk, run
- * together in one libuv pool job (fsyncfd.ts fsyncFds), so other messages'
- * events go on meanwhile;
+ * together in one libuv pool job, so other messages' events go on
+ * meanwhile;
  * reading todo/N (just written, in the page cache), the stat, the unlinks of
  * names that are normally absent, the creates and the writes into the page
  * cache are direct calls: a pool round trip (a thread wake-up each way)
@@ -26,10 +27,10 @@
  */
 import { closeSync, constants, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { errCode } from '../errstr.ts';
-import { fsyncFds } from '../fsyncfd.ts';
 import { qfn } from '../queue/layout.ts';
 import { logsafe } from './logline.ts';
 import { rewrite, type RewriteMaps } from './rewrite.ts';
+import type { CleanOutcome } from './clean.ts';
 
 /** What preprocessing needs from the engine. */
 export interface TodoEnv {
@@ -38,8 +39,12 @@ export interface TodoEnv {
   split: number;
   maps: RewriteMaps;
   log: (line: string) => void;
-  /** qmail-clean request; resolves to its answer byte ('' = qmail-clean died) */
-  clean: (name: string) => Promise<string>;
+  /**
+   * fsync fds, then (all of them succeeded) the qmail-clean request `name`:
+   * pipes.ts CleanClient.after (one libuv pool job when qmail-send cleans
+   * directly); the answer is '' when qmail-clean died or it was not asked
+   */
+  clean: (fds: number[], name: string) => Promise<CleanOutcome>;
 }
 
 /**
@@ -175,15 +180,14 @@ export async function preprocess(env: TodoEnv, id: number): Promise<[boolean, bo
       }
       syncs.push(fd);
     }
-    const results = await fsyncFds(syncs);
-    for (let i = 0; i < results.length; i++) {
-      if (results[i]) {
+    const { fsync, answer: ch } = await env.clean(syncs, todoName);
+    for (let i = 0; i < fsync.length; i++) {
+      if (fsync[i]) {
         log(`warning: trouble fsyncing ${names[i]}`);
         return undefined;
       }
     }
     closeAll();
-    const ch = await env.clean(todoName);
     if (ch !== '+') {
       if (ch !== '') log(`warning: qmail-clean unable to clean up ${todoName}`);
       return undefined;
