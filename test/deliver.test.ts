@@ -11,7 +11,7 @@ import { maildirDeliver } from '../src/lib/deliver/maildir.ts';
 import { fromLine, isFromLine, mboxDeliver } from '../src/lib/deliver/mbox.ts';
 import type { ByteSource } from '../src/lib/queue/source.ts';
 import { LOCK_EX, LOCK_UN, sys } from '../src/lib/native.ts';
-import { fsyncFds, syncThenUnlink } from '../src/lib/fsyncfd.ts';
+import { fsyncFds, fsyncGrouped, syncThenUnlink } from '../src/lib/fsyncfd.ts';
 
 const PREFIX = Buffer.from('Return-Path: <god@heaven.af.mil>\nDelivered-To: djb@silverton.berkeley.edu\n');
 
@@ -215,6 +215,19 @@ describe('fsyncFds (one pool job for several fsyncs)', () => {
       expect(() => sys.syncUnlink([1, 2, 3, 4, 5, 6, 7, 8, 9], [], () => undefined)).toThrow(TypeError);
     } finally {
       for (const fd of [a, b, r, w]) closeSync(fd);
+    }
+  });
+
+  it('fsyncGrouped: the fsyncs of one event-loop turn go as groups of up to 8, each answered on its own', async () => {
+    const d = tmpdir('fsyncgrouped-');
+    const fds = Array.from({ length: 10 }, (_, i) => openSync(`${d}/f${i}`, 'w'));
+    const [r, w] = sys.pipe();
+    try {
+      for (const fd of fds) writeFileSync(fd, 'x');
+      const all = await Promise.all([...fds.slice(0, 5), r, ...fds.slice(5)].map((fd) => fsyncGrouped(fd)));
+      expect(all.map((e) => e?.code ?? null)).toEqual([null, null, null, null, null, 'EINVAL', null, null, null, null, null]);
+    } finally {
+      for (const fd of [...fds, r, w]) closeSync(fd);
     }
   });
 

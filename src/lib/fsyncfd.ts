@@ -15,6 +15,11 @@
  *                   instead of one per file: a pool round trip costs about
  *                   26 us of CPU here, a context switch on a VM a good part
  *                   of that.
+ *   fsyncGrouped(fd) one descriptor, grouped with the other fsyncs asked
+ *                   for in the same event-loop turn (up to 8 per pool
+ *                   job): group commit for the queue's and the mailbox
+ *                   writers' concurrent messages; resolves to null or the
+ *                   Error
  *   syncThenUnlink(fds, paths)  the same job, then, once every fsync
  *                   succeeded, 0 to 8 unlinks in the order given (each
  *                   after the one before; ENOENT counts as done, another
@@ -36,6 +41,35 @@ export function fsyncFd(fd: number): Promise<void> {
 /** fsync each of fds (1 to 8) in one pool job; per fd null (on disk) or its Error. */
 export function fsyncFds(fds: number[]): Promise<Errs> {
   return new Promise((res) => sys.syncUnlink(fds, [], (_e, errs) => res(errs)));
+}
+
+/**
+ * fsync fd as part of a group: the fsyncs asked for during one event-loop
+ * turn (up to 8) go to the pool as one job (fsyncFds), started after the
+ * turn's I/O callbacks (setImmediate): a group commit across a server's
+ * concurrent sessions or deliveries, one thread wake-up each way for the
+ * group. Resolves to null (on disk) or the fsync's Error; never rejects.
+ */
+export function fsyncGrouped(fd: number): Promise<NodeJS.ErrnoException | null> {
+  return new Promise((res) => {
+    group.push({ fd, res });
+    if (group.length === 1) setImmediate(flushGroup);
+    else if (group.length === GROUP_MAX) flushGroup();
+  });
+}
+const GROUP_MAX = 8;
+let group: Array<{ fd: number; res: (e: NodeJS.ErrnoException | null) => void }> = [];
+function flushGroup(): void {
+  if (group.length === 0) return;
+  const g = group;
+  group = [];
+  sys.syncUnlink(
+    g.map((x) => x.fd),
+    [],
+    (_e, errs) => {
+      for (let i = 0; i < g.length; i++) g[i].res(errs[i]);
+    },
+  );
 }
 
 /** Per step: null (done) or its Error. */

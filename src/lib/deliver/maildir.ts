@@ -35,7 +35,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errCode } from '../errstr.ts';
 import { writeAll } from '../strerr.ts';
-import { fsyncFd } from '../fsyncfd.ts';
+import { fsyncGrouped } from '../fsyncfd.ts';
 import { drainSource, type ByteSource } from '../queue/source.ts';
 import { isTempErrno } from './errtemp.ts';
 
@@ -139,7 +139,8 @@ export async function maildirDeliver(dir: string, message: Uint8Array | ByteSour
       }
       if (timedOut) return dead;
       syncing = true;
-      await fsyncFd(fd);
+      const e = await fsyncGrouped(fd);
+      if (e) throw e;
       syncing = false;
       if (timedOut) return dead;
       fdOpen = false;

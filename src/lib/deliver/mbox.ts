@@ -27,7 +27,7 @@ import { closeSync, constants, fstatSync, ftruncateSync, openSync } from 'node:f
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errCode, errstr } from '../errstr.ts';
 import { writeAll } from '../strerr.ts';
-import { fsyncFd } from '../fsyncfd.ts';
+import { fsyncGrouped } from '../fsyncfd.ts';
 import { LOCK_EX, LOCK_NB, sys } from '../native.ts';
 import { myctime } from '../qmaildate.ts';
 import { drainSource, type ByteSource } from '../queue/source.ts';
@@ -176,7 +176,8 @@ export async function mboxDeliver(fn: string, message: Uint8Array | ByteSource, 
         if (r) return undo(`Unable to read message: ${errstr(r.readError)}. (#4.3.0)`);
       }
       w.end();
-      await fsyncFd(fd);
+      const e = await fsyncGrouped(fd);
+      if (e) throw e;
     } catch (e) {
       return undo(`Unable to write ${fn}: ${errstr(e)}. (#4.3.0)`);
     }

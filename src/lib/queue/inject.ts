@@ -50,7 +50,9 @@
  * to come), intd/N is made right after mess/N and its fsync starts at once,
  * running while the client sends the message; at the end only mess/N's
  * fsync is left to wait for (about half of the time before the 250 at
- * concurrency 1). Should the early intd/N fail, it is removed and made
+ * concurrency 1); both fsyncs are grouped with the other sessions' of the
+ * same event-loop turn (fsyncfd.ts fsyncGrouped, a group commit). Should
+ * the early intd/N fail, it is removed and made
  * again at step 5, so every verdict and its precedence stay the original's.
  * A crash meanwhile leaves mess/N and intd/N without todo/N: the same
  * leftovers the original's crash between steps 5 and 6 leaves, removed by
@@ -58,7 +60,7 @@
  */
 import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, linkSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { writeAll } from '../strerr.ts';
-import { fsyncFds } from '../fsyncfd.ts';
+import { fsyncFds, fsyncGrouped } from '../fsyncfd.ts';
 import { date822fmt } from '../qmaildate.ts';
 import { qmailIds, type QmailIds } from '../qmailids.ts';
 import { queueDir, queueSplit } from './layout.ts';
@@ -218,7 +220,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
   let madeMess = false;
   let madeIntd = false;
   /** intd/N's fsync when it was started early (step 5 early), until awaited. */
-  let early: Promise<Array<NodeJS.ErrnoException | null>> | undefined;
+  let early: Promise<NodeJS.ErrnoException | null> | undefined;
   /** Truncate and unlink intd/N if this call made it (qmail-queue's cleanup); false if that failed. */
   const unmakeIntd = (): boolean => {
     if (!madeIntd) return true;
@@ -299,7 +301,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     if (envelope instanceof Uint8Array && !(message instanceof Uint8Array)) {
       try {
         await writeIntd();
-        early = fsyncFds([intdFd]);
+        early = fsyncGrouped(intdFd);
       } catch {
         dropIntd(); // made again below, in the original's order, to give the original's verdict
       }
@@ -329,7 +331,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     }
     // 5. intd/N, then both fsyncs (see the module comment)
     if (early) {
-      const [[messErr], [intdErr]] = await Promise.all([fsyncFds([messFd]), early]);
+      const [messErr, intdErr] = await Promise.all([fsyncGrouped(messFd), early]);
       early = undefined;
       if (messErr || intdErr) throw new Fail(QQ.WRITE);
     } else {
