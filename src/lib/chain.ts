@@ -45,25 +45,37 @@ function errnoError(code: string): Error {
   return Object.assign(new Error(code), { code });
 }
 
-/** Throws Found when path could be exec'd, else the errno error execve would give. */
-function probe(path: string): void {
+/** Undefined when path could be exec'd, else the errno error execve would give. */
+function execError(path: string): Error | undefined {
   let st;
   try {
-    st = statSync(path);
+    st = statSync(path, { throwIfNoEntry: false });
   } catch (e) {
-    throw errnoError((e as NodeJS.ErrnoException).code ?? 'ENOENT');
+    return errnoError((e as NodeJS.ErrnoException).code ?? 'ENOENT');
   }
-  if (!st.isFile()) throw errnoError('EACCES');
+  if (st === undefined) return errnoError('ENOENT');
+  if (!st.isFile()) return errnoError('EACCES');
   try {
     accessSync(path, constants.X_OK);
   } catch {
-    throw errnoError('EACCES');
+    return errnoError('EACCES');
   }
-  throw new Found(path);
+  return undefined;
+}
+
+/** Throws Found when path could be exec'd, else the errno error execve would give. */
+function probe(path: string): void {
+  throw execError(path) ?? new Found(path);
 }
 
 /** The path pathexec would run for file on path (see the module comment). */
 export function findProgram(file: string, path: string | undefined): string {
+  // a name with a slash is the one candidate (pathexec.ts candidates): no search, no throw
+  if (file.includes('/')) {
+    const e = execError(file);
+    if (e) throw e;
+    return file;
+  }
   try {
     pathexecRun(file, [file], [], path, probe);
   } catch (e) {

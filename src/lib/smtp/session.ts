@@ -294,6 +294,10 @@ export class SmtpSession {
     if (this.rcptto.length === 0) return this.out(R.wantrcpt);
     this.seenmail = false;
     this.out(R.goahead);
+    // the 354 goes out before the queue's files are made, so the client's message is on its
+    // way meanwhile; a write failure is awaited below, where it ends the session as it would
+    const sent = this.output.flush();
+    sent.catch(() => undefined);
     const c = this.cfg;
     const received = receivedField({
       protocol: this.secured || this.authed ? `ESMTP${this.secured ? 'S' : ''}${this.authed ? 'A' : ''}` : 'SMTP',
@@ -316,6 +320,7 @@ export class SmtpSession {
     const m = new DataMachine(c.databytes, (b) => feed.push(b));
     let ended = false;
     try {
+      await sent;
       for (;;) {
         const b = await this.input.next();
         if (b === null) throw new End(1);
