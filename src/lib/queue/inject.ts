@@ -50,9 +50,12 @@
  * to come), intd/N is made right after mess/N and its fsync starts at once,
  * running while the client sends the message; at the end only mess/N's
  * fsync is left to wait for (about half of the time before the 250 at
- * concurrency 1); both fsyncs are grouped with the other sessions' of the
- * same event-loop turn (fsyncfd.ts fsyncGrouped, a group commit). Should
- * the early intd/N fail, it is removed and made
+ * concurrency 1). That costs a second pool job (a thread wake-up, tens of
+ * microseconds of CPU on a VM), so it is done only while this message is
+ * the only one being queued in the process; with several, latency matters
+ * less than CPU, and each message's two fsyncs are grouped with the other
+ * sessions' of the same event-loop turn (fsyncfd.ts fsyncGrouped, a group
+ * commit). Should the early intd/N fail, it is removed and made
  * again at step 5, so every verdict and its precedence stay the original's.
  * A crash meanwhile leaves mess/N and intd/N without todo/N: the same
  * leftovers the original's crash between steps 5 and 6 leaves, removed by
@@ -186,6 +189,9 @@ export function triggerPull(queue: string): void {
 }
 const ONE_BYTE = Buffer.alloc(1);
 
+/** queueInject() calls in progress in this process (step 5 early only when alone). */
+let injecting = 0;
+
 /**
  * Queue one message. `message` is the message without the Received line;
  * `envelope` the fd-1 bytes (`F..\0T..\0...\0`, see envelopeBytes()). Either
@@ -257,6 +263,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       }
     }
   };
+  injecting++;
   try {
     // 2. pid/PID.TIME.SEQ -> inode number
     let pidfn = '';
@@ -298,7 +305,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
 
     // 5 early: an envelope known before a streamed message (qmail-smtpd's DATA) makes
     // intd/N now, its fsync running while the message comes in (see the module comment)
-    if (envelope instanceof Uint8Array && !(message instanceof Uint8Array)) {
+    if (envelope instanceof Uint8Array && !(message instanceof Uint8Array) && injecting === 1) {
       try {
         await writeIntd();
         early = fsyncGrouped(intdFd);
@@ -342,7 +349,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
         const [m] = await fsyncFds([messFd]);
         throw m ? new Fail(QQ.WRITE) : e;
       }
-      const [messErr, intdErr] = await fsyncFds([messFd, intdFd]);
+      const [messErr, intdErr] = await Promise.all([fsyncGrouped(messFd), fsyncGrouped(intdFd)]);
       if (messErr || intdErr) throw new Fail(QQ.WRITE);
     }
 
@@ -363,6 +370,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     if (e instanceof Fail) return { code: e.code };
     return { code: QQ.BUG };
   } finally {
+    injecting--;
     for (const fd of [messFd, intdFd]) {
       if (fd >= 0) {
         try {
