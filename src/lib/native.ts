@@ -1,9 +1,10 @@
 /**
  * native: the POSIX calls Node does not expose (flock, pipe, mkfifo, setsid,
- * rlimits, fd flags, dup2, posix_spawn/waitpid, crypt(3), SO_PEERCRED, several
- * fsyncs in one threadpool job), from the small addon in src/native/sys.c, built
- * by `npm run build` against the pinned runtime's headers. Errors thrown carry
- * `.code` (errno name) and `.errno`, so errstr() prints DJB's phrase.
+ * rlimits, fd flags, dup2, posix_spawn/waitpid, crypt(3), SO_PEERCRED, and
+ * fsyncs and unlinks as one job on the addon's own thread pool), from the
+ * small addon in src/native/sys.c and pool.c, built by `npm run build`
+ * against the pinned runtime's headers. Errors thrown carry `.code` (errno
+ * name) and `.errno`, so errstr() prints DJB's phrase.
  */
 import { createRequire } from 'node:module';
 import { ROOT } from './root.ts';
@@ -53,7 +54,7 @@ export interface Sys {
    */
   waitpid(pid: number): number | undefined;
   /**
-   * One libuv threadpool job: fsync(2) of 0 to 8 descriptors (every file's
+   * One job on the addon's thread pool (src/native/pool.c): fsync(2) of 0 to 8 descriptors (every file's
    * data writeback started first with sync_file_range, then each fsynced in
    * turn), then, only if every fsync succeeded, unlink(2) of 0 to 8 paths
    * in the order given, each after the one before it; ENOENT counts as

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "sys",
-      "sources": ["sys.c"],
+      "sources": ["sys.c", "pool.c"],
       "cflags": ["-O2", "-Wall"],
       "libraries": ["-lcrypt"]
     },

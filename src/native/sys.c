@@ -35,7 +35,8 @@
  *                            (posix_spawn returns only after the exec);
  *                            cb(err, pid) on the loop; fd must stay open
  *                            until cb runs
- *   syncUnlink(fds, paths, cb)  in one threadpool job: fsync(2) of 0 to 8
+ *   syncUnlink(fds, paths, cb)  in one job on the addon's thread pool
+ *                            (pool.c): fsync(2) of 0 to 8
  *                            descriptors (data writeback of all started
  *                            first with sync_file_range), then, if all
  *                            succeeded, unlink(2) of 0 to 8 paths in order
@@ -74,6 +75,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <crypt.h>
+#include "pool.h"
 
 static const char *errname(int e) {
   switch (e) {
@@ -494,9 +496,10 @@ static napi_value js_spawnAsync(napi_env env, napi_callback_info info) {
 }
 
 /*
- * syncUnlink: several fsyncs, then several unlinks, in one threadpool job
- * (one thread wake-up each way instead of one per call: a round trip costs
- * about 26 us of CPU on this project's VMs). sync_file_range(WRITE) first
+ * syncUnlink: several fsyncs, then several unlinks, in one job on the
+ * addon's own thread pool (pool.c: one thread wake-up each way instead of
+ * one per call, and no second wake-up for libuv's pool mutex: a round trip
+ * costs tens of microseconds of CPU on this project's VMs). sync_file_range(WRITE) first
  * starts every file's data writeback, so the devices see the writes
  * together; then each fsync waits for its file's data, writes its metadata
  * and flushes the device cache (measured on a virtio disk: the same wall
@@ -508,7 +511,7 @@ static napi_value js_spawnAsync(napi_env env, napi_callback_info info) {
  */
 #define SYNC_MAX 8
 struct syncreq {
-  napi_async_work work;
+  struct pooljob job; /* first: pool.c's view of it */
   napi_ref cb;
   uint32_t nfds, npaths;
   int fds[SYNC_MAX];
@@ -522,11 +525,10 @@ static void syncreq_free(struct syncreq *r) {
   free(r);
 }
 
-static void sync_execute(napi_env env, void *data) {
-  struct syncreq *r = data;
+static void sync_run(struct pooljob *j) {
+  struct syncreq *r = (struct syncreq *)j;
   uint32_t i;
   int rc, failed = 0;
-  (void)env;
   if (r->nfds > 1)
     for (i = 0; i < r->nfds; i++) sync_file_range(r->fds[i], 0, 0, SYNC_FILE_RANGE_WRITE); /* a hint: fsync reports */
   for (i = 0; i < r->nfds; i++) {
@@ -546,20 +548,23 @@ static void sync_execute(napi_env env, void *data) {
   }
 }
 
-static void sync_complete(napi_env env, napi_status status, void *data) {
-  struct syncreq *r = data;
+static void sync_done(napi_env env, napi_async_context actx, struct pooljob *j) {
+  struct syncreq *r = (struct syncreq *)j;
   napi_value argv[2], e;
   uint32_t i, n = r->nfds + r->npaths;
   napi_get_null(env, &argv[0]);
   napi_create_array_with_length(env, n, &argv[1]);
   for (i = 0; i < n; i++) {
-    int err = status != napi_ok ? ECANCELED : r->errs[i];
-    if (err) e = errobj(env, i < r->nfds ? "fsync" : "unlink", err);
+    if (r->errs[i]) e = errobj(env, i < r->nfds ? "fsync" : "unlink", r->errs[i]);
     else napi_get_null(env, &e);
     napi_set_element(env, argv[1], i, e);
   }
-  call_and_release(env, r->cb, r->work, 2, argv);
+  pool_callback(env, actx, r->cb, 2, argv);
   syncreq_free(r);
+}
+
+static void sync_release(struct pooljob *j) {
+  syncreq_free((struct syncreq *)j);
 }
 
 static napi_value js_syncUnlink(napi_env env, napi_callback_info info) {
@@ -597,9 +602,14 @@ static napi_value js_syncUnlink(napi_env env, napi_callback_info info) {
     r->npaths = i + 1;
     napi_get_value_string_utf8(env, v, r->paths[i], len + 1, &len);
   }
-  if (!queue_work(env, "syncUnlink", sync_execute, sync_complete, r, a[2], &r->cb, &r->work)) {
+  r->job.run = sync_run;
+  r->job.done = sync_done;
+  r->job.release = sync_release;
+  napi_create_reference(env, a[2], 1, &r->cb);
+  if ((errno = pool_submit(env, &r->job)) != 0) {
+    napi_delete_reference(env, r->cb);
     syncreq_free(r);
-    return NULL;
+    return fail(env, "syncUnlink");
   }
   return undef(env);
 }
