@@ -5,7 +5,7 @@
  * NUL-terminated requests `foop/N` / `todo/N` on fd 0 and answers each with
  * one byte on fd 1 (`+` done, `!` an unlink failed, `x` a bad request);
  * see src/lib/send/clean.ts. Requests are worked on as they come
- * (cleanRequest: both unlinks, intd/N first, in one libuv pool job, since
+ * (cleanRequest: both unlinks, intd/N first, in one pool job, since
  * on a `discard` mount the one that frees the file waits for the device,
  * several hundred microseconds under load) and answered in the
  * order they came, the answers ready together in one write. Every 30

@@ -35,13 +35,14 @@
  * 91/11/65/66 cases the C original leaves for that cleanup.
  *
  * Creates, links, unlinks and writes are synchronous (tens of microseconds
- * at most; a libuv pool round trip, a thread wake-up each way, costs about
+ * at most; a thread pool round trip, a thread wake-up each way, costs about
  * as much CPU as a create); the two fsyncs, which wait for the device, run
- * together in one libuv pool job (fsyncfd.ts fsyncFds: both files' data
- * writeback started at once, then each fsync), so a server's other sessions
- * go on meanwhile. mess/N's fsync is thus issued once intd/N is written (the
- * original waits for it before it creates intd/N); todo/N is still linked
- * only once both fsyncs succeeded. When step 5 fails, mess/N is still
+ * together in one job on the addon's thread pool (fsyncfd.ts fsyncGrouped,
+ * with the other sessions' fsyncs of the same event-loop turn: every
+ * file's data writeback started at once, then each fsync), so a server's
+ * other sessions go on meanwhile. mess/N's fsync is thus issued once
+ * intd/N is written (the original waits for it before it creates intd/N);
+ * todo/N is still linked only once both fsyncs succeeded. When step 5 fails, mess/N is still
  * fsynced and its error (53), when it has one, is the one reported, as in
  * the original.
  *

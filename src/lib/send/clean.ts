@@ -12,7 +12,7 @@
  * The order of the unlinks is INTERNALS': intd before mess/todo, so a crash
  * in between leaves a state qmail-send's startup and cleanup understand.
  *
- * cleanRequest() does both unlinks in one libuv pool job: on a `discard`
+ * cleanRequest() does both unlinks in one pool job: on a `discard`
  * mount the freed block is discarded before unlink returns, 66 us on a
  * quiet disk but several hundred under load, which must not stall
  * qmail-clean's other requests (or qmail-send, doing qmail-clean's job
@@ -61,7 +61,7 @@ export interface CleanOutcome {
 
 /**
  * fsync fds, unlink the paths in `before` in order, then handle request
- * `req` (without its NUL; none when undefined), all in ONE libuv pool job
+ * `req` (without its NUL; none when undefined), all in ONE pool job
  * (fsyncfd.ts syncThenUnlink): each step only once the ones before it
  * succeeded, so the order on disk is INTERNALS' (info/local/remote fsynced
  * before todo/N goes; a channel file, then info/N, then intd/N and mess/N
@@ -85,7 +85,7 @@ export async function cleanAfter(queue: string, req: string | undefined, split: 
 
 /**
  * Handle one qmail-clean request (without its NUL); resolves to the
- * response byte. Both unlinks, intd/N first, run in one libuv pool job
+ * response byte. Both unlinks, intd/N first, run in one pool job
  * (cleanAfter).
  */
 export async function cleanRequest(queue: string, req: string, split: number): Promise<'+' | '!' | 'x'> {

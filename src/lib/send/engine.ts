@@ -330,7 +330,7 @@ export class Engine {
    * would then have nothing to do but remove the message (lastFile: no
    * other channel file, no todo/N, no bounce, info/N there), its end is done
    * here at once: the channel file, info/N, then qmail-clean's intd/N and
-   * mess/S/N, in messdone's order, in one libuv pool job (pipes.ts
+   * mess/S/N, in messdone's order, in one pool job (pipes.ts
    * CleanClient.after) instead of three; these unlinks free files and wait
    * for the device's discard on a `discard` mount.
    */
@@ -348,8 +348,12 @@ export class Engine {
     if (last) this.doneBusy.add(id);
     this.track(
       (async () => {
-        const o = await this.clean.after([], last ? [this.path(name), this.path(info)] : [this.path(name)], last ? `foop/${id}` : undefined);
-        if (last) this.doneBusy.delete(id);
+        let o;
+        try {
+          o = await this.clean.after([], last ? [this.path(name), this.path(info)] : [this.path(name)], last ? `foop/${id}` : undefined);
+        } finally {
+          if (last) this.doneBusy.delete(id);
+        }
         if (!gone(o.before[0])) {
           this.o.log(`warning: unable to unlink ${name}; will try again later`);
           this.pqchan[channel].insert({ id, dt: now() + SLEEP_SYSFAIL });

@@ -83,11 +83,12 @@ export class SpawnChannel {
  *
  * `direct` (the queue's directories are this process's own, clean.ts
  * canClean): each request is done here with qmail-clean's own code
- * (cleanAfter: the unlinks in the libuv pool, in one job with the fsyncs
- * and unlinks the step needs before them; qmail-clean's pid/ sweep on its
- * schedule too), which saves two pipe writes, two reads and four process wake-ups
- * per message; the files removed and their order are the same. qmail-clean
- * still runs, and losing its pipe still ends qmail-send.
+ * (cleanAfter: the unlinks on the addon's thread pool, in one job with
+ * the fsyncs and unlinks the step needs before them; qmail-clean's pid/
+ * sweep on its schedule too), which saves two pipe writes, two reads and
+ * four process wake-ups per message; the files removed and their order
+ * are the same. qmail-clean still runs, and losing its pipe still ends
+ * qmail-send.
  */
 export class CleanClient {
   alive = true;

@@ -12,13 +12,13 @@
  *     or remote/S/N, each created exclusively on its first recipient;
  *  3. fsync info and the channel files, close them;
  *  4. ask qmail-clean to remove intd/N and todo/N: from then on the message
- *     is qmail-send's. Steps 3 and 4 are one libuv pool job when qmail-send
+ *     is qmail-send's. Steps 3 and 4 are one pool job when qmail-send
  *     does qmail-clean's work itself (pipes.ts CleanClient.after).
  *
  * A failure leaves todo/N in place; the next todo scan starts over (step 2
  * makes that safe). info's mtime is the message's birth for the retry
  * schedule and queuelifetime. The fsyncs, which wait for the disk, run
- * together in one libuv pool job, so other messages' events go on
+ * together in one pool job, so other messages' events go on
  * meanwhile;
  * reading todo/N (just written, in the page cache), the stat, the unlinks of
  * names that are normally absent, the creates and the writes into the page
@@ -41,7 +41,7 @@ export interface TodoEnv {
   log: (line: string) => void;
   /**
    * fsync fds, then (all of them succeeded) the qmail-clean request `name`:
-   * pipes.ts CleanClient.after (one libuv pool job when qmail-send cleans
+   * pipes.ts CleanClient.after (one pool job when qmail-send cleans
    * directly); the answer is '' when qmail-clean died or it was not asked
    */
   clean: (fds: number[], name: string) => Promise<CleanOutcome>;
