@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <uv.h>
 #include "pool.h"
@@ -154,6 +155,7 @@ int pool_submit(napi_env env, struct pooljob *j) {
   pthread_t t;
   pthread_attr_t attr;
   int grow, made = 0;
+  sigset_t all, old;
   if (!pe) return ENOMEM;
   pthread_once(&qonce, qinit);
   j->pe = pe;
@@ -163,11 +165,15 @@ int pool_submit(napi_env env, struct pooljob *j) {
   if (grow) nthreads++;
   pthread_mutex_unlock(&qmu);
   if (grow) {
+    /* the worker starts with every signal blocked, so none meant for the loop thread lands on it */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     made = pthread_create(&t, &attr, worker, NULL) == 0;
     pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
   }
   pthread_mutex_lock(&qmu);
   if (grow && !made) nthreads--;
