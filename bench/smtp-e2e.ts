@@ -53,6 +53,13 @@
  * right after a removal measured that removal more than itself). Remove the
  * trash by hand when done.
  *
+ * BENCH_ACCEPT=1: acceptance alone, for both systems in the same run, as
+ * the issue's acceptance target compares them: no delivery running (our
+ * qmail-send tree is not started; Postfix's qmgr service is taken out of
+ * the private master.cf, so cleanup leaves each message in incoming/);
+ * each row times smtp-source only, checks N messages in todo/ (ours) or
+ * incoming/ (Postfix), and prints accepted/s, the ratios, and the machine
+ * CPU per 1000 messages.
  * BENCH_CONC=20 (or 1,10) runs only those concurrencies.
  * Profiling: BENCH_PROF=DIR runs qmail-send's tree and tcpserver with
  * `--cpu-prof --cpu-prof-dir=DIR` (one .cpuprofile per Node process).
@@ -60,7 +67,7 @@
  * BENCH_POSTFIX=0 leaves Postfix out (quick comparisons of our own builds).
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { maildirHome, median, scratchDir, smtpListener, stopChild, toTrash, TRASH } from './lib.ts';
@@ -74,6 +81,12 @@ const RUNS = Number(ARGS[1] ?? 3);
 const SOURCE = '/usr/sbin/smtp-source';
 const C_QMAIL: Record<number, number> = { 1: 255, 10: 284, 20: 276 };
 const POSTFIX: Record<number, number> = { 1: 507, 10: 813, 20: 688 };
+
+/** BENCH_ACCEPT=1: acceptance alone (see the module comment). */
+const ACCEPT = process.env.BENCH_ACCEPT === '1';
+/** The ANCHORS figures for acceptance alone (smtp-source, 1 message per connection). */
+const C_QMAIL_ACC: Record<number, number> = { 1: 255, 10: 375, 20: 450 };
+const POSTFIX_ACC: Record<number, number> = { 1: 507, 10: 972, 20: 1031 };
 
 const PROF = process.env.BENCH_PROF;
 /** BENCH_NODE_OPTIONS: NODE_OPTIONS for our processes (e.g. V8 flags to try), with BENCH_PROF's added. */
@@ -180,8 +193,30 @@ function source(s: number, port: number): Promise<void> {
   });
 }
 
+/** An acceptance-alone row of ours (BENCH_ACCEPT): [accepted/s, NaN, machine CPU seconds per 1000 messages]; N messages must be in todo/. */
+async function runAccept(s: number): Promise<[number, number, number]> {
+  const t = setupTree(`acc-${s}-`);
+  writeFileSync(`${t.qh}/control/rcpthosts`, 'here.example\n');
+  const [server, port] = await listen(t);
+  try {
+    const [t0, b0] = [performance.now(), machineBusy()];
+    await source(s, port);
+    const [tAcc, b1] = [performance.now(), machineBusy()];
+    const [u, y] = cpuOf(server.pid!);
+    const k = `${s} tcpserver+qmail-smtpd`;
+    const c = cpuTotals.get(k) ?? [0, 0];
+    cpuTotals.set(k, [c[0] + u, c[1] + y]);
+    const queued = readdirSync(`${t.qh}/queue/todo`).length;
+    if (queued !== N) throw new Error(`-s ${s}: ${queued} of ${N} messages in todo/`);
+    return [(N * 1000) / (tAcc - t0), NaN, ((b1 - b0) * 1000) / N];
+  } finally {
+    await stopChild(server);
+  }
+}
+
 /** One row: [accepted/s, end-to-end/s, machine CPU seconds per 1000 messages] for N messages at concurrency s. */
 async function run(s: number): Promise<[number, number, number]> {
+  if (ACCEPT) return runAccept(s);
   const t = setupTree(`e2e-${s}-`);
   writeFileSync(`${t.qh}/control/rcpthosts`, 'here.example\n');
   const env = NODE_OPTS ? { ...t.env, NODE_OPTIONS: NODE_OPTS } : t.env;
@@ -298,11 +333,15 @@ function postfixSetup(work: string, port: number): { conf: string; newDir: strin
     'smtp_dns_support_level=disabled',
     'smtp_host_lookup=native',
     'lmtp_host_lookup=native',
+    // acceptance alone: smtpd waits in_flow_delay for a token from qmgr before each message (flow control)
+    ...(ACCEPT ? ['in_flow_delay=0s'] : []),
   ];
   execFileSync('postconf', ['-c', conf, '-e', ...settings]);
   execFileSync('postalias', ['-c', conf, `hash:${work}/aliases`]);
-  const master = readFileSync(`${conf}/master.cf`, 'latin1').replace(/^smtp(\s+)inet\s/m, `127.0.0.1:${port} inet `);
+  let master = readFileSync(`${conf}/master.cf`, 'latin1').replace(/^smtp(\s+)inet\s/m, `127.0.0.1:${port} inet `);
   if (!master.includes(`127.0.0.1:${port} inet`)) throw new Error('no smtp inet service in master.cf');
+  // acceptance alone: no queue manager, so cleanup's messages stay in incoming/
+  if (ACCEPT) master = master.replace(/^qmgr\s/m, '#$&');
   writeFileSync(`${conf}/master.cf`, master);
   return { conf, newDir: `${work}/mbox/Maildir/new` };
 }
@@ -334,6 +373,7 @@ async function runPostfix(s: number, trees: string[]): Promise<[number, number, 
   trees.push(work);
   const port = await freePort();
   const { conf, newDir } = postfixSetup(work, port);
+  let qmgrFifo = -1;
   try {
     try {
       execFileSync(POSTFIX_BIN, ['-c', conf, 'start'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -341,9 +381,18 @@ async function runPostfix(s: number, trees: string[]): Promise<[number, number, 
       throw new Error(`postfix start: ${String((e as { stderr?: Buffer }).stderr ?? e).trim().replace(/\n/g, '; ')}`);
     }
     await accepting(port);
+    // acceptance alone: cleanup pokes qmgr's FIFO for every message; a reader that never
+    // reads keeps that poke as quiet and cheap as with qmgr there
+    if (ACCEPT) qmgrFifo = quietQmgr(work);
     const [t0, b0] = [performance.now(), machineBusy()];
     await source(s, port);
     const tAcc = performance.now();
+    if (ACCEPT) {
+      const b1 = machineBusy();
+      const queued = readdirSync(`${work}/spool/incoming`).length;
+      if (queued !== N) throw new Error(`postfix -s ${s}: ${queued} of ${N} messages in incoming/`);
+      return [(N * 1000) / (tAcc - t0), NaN, ((b1 - b0) * 1000) / N];
+    }
     await allDelivered(newDir, s);
     const [tAll, b1] = [performance.now(), machineBusy()];
     const ids = new Set<string>();
@@ -356,8 +405,17 @@ async function runPostfix(s: number, trees: string[]): Promise<[number, number, 
     if (files.length !== N || ids.size !== N) throw new Error(`postfix -s ${s}: ${files.length} files, ${ids.size} distinct messages, of ${N}`);
     return [(N * 1000) / (tAcc - t0), (N * 1000) / (tAll - t0), ((b1 - b0) * 1000) / N];
   } finally {
+    if (qmgrFifo >= 0) closeSync(qmgrFifo);
     await postfixStop(conf);
   }
+}
+
+/** public/qmgr made as Postfix makes it (a FIFO, postfix:postdrop, 0622) and held open for reading; returns the descriptor. */
+function quietQmgr(work: string): number {
+  const fifo = `${work}/spool/public/qmgr`;
+  execFileSync('mkfifo', ['-m', '0622', fifo]);
+  execFileSync('chown', ['postfix:postdrop', fifo]);
+  return openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
 }
 
 /** Why Postfix cannot be measured here, or '' when it can. */
@@ -458,16 +516,32 @@ async function main(): Promise<void> {
       acc.get(s)!.push(a);
       e2e.get(s)!.push(e);
       busy.get(s)!.push(b);
-      console.log(`run ${r + 1} -s ${String(s).padStart(2)}: ours:    accepted ${a.toFixed(0)}/s, in Maildir ${e.toFixed(0)}/s, machine CPU ${b.toFixed(2)} s/1000 msgs`);
+      const inMaildir = (x: number): string => (ACCEPT ? '' : `, in Maildir ${x.toFixed(0)}/s`);
+      console.log(`run ${r + 1} -s ${String(s).padStart(2)}: ours:    accepted ${a.toFixed(0)}/s${inMaildir(e)}, machine CPU ${b.toFixed(2)} s/1000 msgs`);
       if (!pf) continue;
       const [pa, pe, pb] = await pf.row(s).catch(failed('postfix ', s));
       pfAcc.get(s)!.push(pa);
       pfE2e.get(s)!.push(pe);
       pfBusy.get(s)!.push(pb);
-      console.log(`run ${r + 1} -s ${String(s).padStart(2)}: Postfix: accepted ${pa.toFixed(0)}/s, in Maildir ${pe.toFixed(0)}/s, machine CPU ${pb.toFixed(2)} s/1000 msgs, ours/Postfix ${(e / pe).toFixed(2)}`);
+      console.log(`run ${r + 1} -s ${String(s).padStart(2)}: Postfix: accepted ${pa.toFixed(0)}/s${inMaildir(pe)}, machine CPU ${pb.toFixed(2)} s/1000 msgs, ours/Postfix ${(ACCEPT ? a / pa : e / pe).toFixed(2)}`);
     }
   }
   const med = (xs: number[]): number => median(xs.filter((x) => !Number.isNaN(x))) ?? NaN;
+  if (ACCEPT) {
+    console.log('acceptance alone (no delivery running), msgs/s:');
+    console.log(`conc  ours accepted  ${missing ? '' : 'Postfix accepted  ratio (per run)  ratio of medians  '}C qmail  ratio   Postfix  ratio   (ANCHORS, median ratios)`);
+    for (const s of conc) {
+      const m = med(acc.get(s)!);
+      const same = missing ? '' : `${range(pfAcc.get(s)!).padStart(16)}  ${range(acc.get(s)!.map((a, i) => a / pfAcc.get(s)![i]), 2).padStart(15)}  ${(m / med(pfAcc.get(s)!)).toFixed(2).padStart(16)}  `;
+      console.log(`${String(s).padStart(4)}  ${range(acc.get(s)!).padStart(13)}  ${same}${String(C_QMAIL_ACC[s]).padStart(7)}  ${(m / C_QMAIL_ACC[s]).toFixed(2).padStart(5)}   ${String(POSTFIX_ACC[s]).padStart(7)}  ${(m / POSTFIX_ACC[s]).toFixed(2).padStart(5)}`);
+    }
+    console.log('machine CPU seconds per 1000 messages accepted (median over the runs):');
+    for (const s of conc) console.log(`${String(s).padStart(4)}  ours ${med(busy.get(s)!).toFixed(2)}${missing ? '' : `, Postfix ${med(pfBusy.get(s)!).toFixed(2)}`}`);
+    toTrash(scratch);
+    await pf?.close();
+    console.log(`scratch trees kept in ${TRASH} (no bench removes it: rm -r it when done benchmarking)`);
+    return;
+  }
   if (!missing) {
     console.log('same run, msgs/s:');
     console.log('conc  ours accepted  Postfix accepted  ours end-to-end  Postfix end-to-end  ratio (per run)  ratio of medians');
