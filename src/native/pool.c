@@ -44,11 +44,11 @@ struct poolenv {
   int outstanding; /* loop thread only */
 };
 
-static pthread_mutex_t qmu = PTHREAD_MUTEX_INITIALIZER; /* the queue, idle, nthreads */
+static pthread_mutex_t qmu = PTHREAD_MUTEX_INITIALIZER; /* the queue, nqueued, idle, nthreads */
 static sem_t qsem; /* one count per queued job */
 static pthread_once_t qonce = PTHREAD_ONCE_INIT;
 static struct pooljob *qhead, *qtail;
-static int idle, nthreads;
+static int nqueued, idle, nthreads;
 
 static void qinit(void) {
   sem_init(&qsem, 0, 0);
@@ -67,6 +67,7 @@ static void *worker(void *arg) {
       ;
     pthread_mutex_lock(&qmu);
     idle--;
+    nqueued--;
     j = qhead;
     qhead = j->next;
     if (!qhead) qtail = NULL;
@@ -137,6 +138,7 @@ static struct poolenv *env_state(napi_env env) {
   pe->env = env;
   pthread_mutex_init(&pe->mu, NULL);
   if (uv_async_init(loop, &pe->async, on_done) != 0) {
+    pthread_mutex_destroy(&pe->mu);
     free(pe);
     return NULL;
   }
@@ -161,7 +163,8 @@ int pool_submit(napi_env env, struct pooljob *j) {
   j->pe = pe;
   j->next = NULL;
   pthread_mutex_lock(&qmu);
-  grow = idle == 0 && nthreads < POOL_THREADS;
+  /* one more thread when the jobs waiting, this one included, outnumber the threads waiting */
+  grow = nqueued + 1 > idle && nthreads < POOL_THREADS;
   if (grow) nthreads++;
   pthread_mutex_unlock(&qmu);
   if (grow) {
@@ -184,6 +187,7 @@ int pool_submit(napi_env env, struct pooljob *j) {
   if (qtail) qtail->next = j;
   else qhead = j;
   qtail = j;
+  nqueued++;
   pthread_mutex_unlock(&qmu);
   sem_post(&qsem); /* after the unlock: see the comment at the top */
   if (pe->outstanding++ == 0) uv_ref((uv_handle_t *)&pe->async);

@@ -345,7 +345,12 @@ export class Engine {
     const name = this.fn(CHANADDR[channel], id);
     const last = this.lastFile(id, channel);
     const info = this.fn('info', id);
-    if (last) this.doneBusy.add(id);
+    if (last) {
+      this.doneBusy.add(id);
+      // as messdone: the line comes before info/N and mess/N go (a watcher that sees the
+      // queue empty has it); a failed unlink below says so and the end is tried again
+      this.o.log(`end msg ${id}`);
+    }
     this.track(
       (async () => {
         let o;
@@ -360,7 +365,6 @@ export class Engine {
           return;
         }
         if (last) {
-          this.o.log(`end msg ${id}`);
           if (!gone(o.before[1])) {
             this.o.log(`warning: unable to unlink ${info}; will try again later`);
             this.pqdone.insert({ id, dt: now() + SLEEP_SYSFAIL });
