@@ -40,7 +40,16 @@ export function fsyncFd(fd: number): Promise<void> {
 
 /** fsync each of fds (1 to 8) in one pool job; per fd null (on disk) or its Error. */
 export function fsyncFds(fds: number[]): Promise<Errs> {
-  return new Promise((res) => sys.syncUnlink(fds, [], (_e, errs) => res(errs)));
+  return new Promise((res) => submit(fds, [], res));
+}
+
+/** sys.syncUnlink, a job that cannot be queued (no thread, no memory) answered as every step failing with that error. */
+function submit(fds: number[], paths: string[], done: (errs: Errs) => void): void {
+  try {
+    sys.syncUnlink(fds, paths, (_e, errs) => done(errs));
+  } catch (e) {
+    done(Array.from({ length: fds.length + paths.length }, () => e as NodeJS.ErrnoException));
+  }
 }
 
 /**
@@ -63,10 +72,10 @@ function flushGroup(): void {
   if (group.length === 0) return;
   const g = group;
   group = [];
-  sys.syncUnlink(
+  submit(
     g.map((x) => x.fd),
     [],
-    (_e, errs) => {
+    (errs) => {
       for (let i = 0; i < g.length; i++) g[i].res(errs[i]);
     },
   );
@@ -77,5 +86,5 @@ export type Errs = Array<NodeJS.ErrnoException | null>;
 
 /** fsync each of fds, then unlink each of paths in order, in one pool job (0 to 8 of each, not both none). */
 export function syncThenUnlink(fds: number[], paths: string[]): Promise<[Errs, Errs]> {
-  return new Promise((res) => sys.syncUnlink(fds, paths, (_e, errs) => res([errs.slice(0, fds.length), errs.slice(fds.length)])));
+  return new Promise((res) => submit(fds, paths, (errs) => res([errs.slice(0, fds.length), errs.slice(fds.length)])));
 }
