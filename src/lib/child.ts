@@ -96,8 +96,8 @@ export function startChild(path: string, argv: string[], envp: string[], fd: num
       return Promise.reject(e);
     }
   }
-  spawning++;
   return new Promise((resolve, reject) => {
+    // a spawn that cannot even be queued (no thread, no memory) throws: nothing then counts as spawning
     sys.spawnAsync(path, argv, envp, fd, (err, pid) => {
       spawning--;
       if (err || pid === undefined) {
@@ -107,5 +107,6 @@ export function startChild(path: string, argv: string[], envp: string[], fd: num
       resolve(track(pid));
       reap(); // it may have ended already, its SIGCHLD seen before it was pending
     });
+    spawning++;
   });
 }

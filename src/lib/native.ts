@@ -41,9 +41,10 @@ export interface Sys {
    */
   spawn(path: string, argv: string[], envp: string[], fd: number): number;
   /**
-   * spawn() on libuv's threadpool: posix_spawn returns only once the kernel
-   * has exec'd the program (about a millisecond), so the event loop goes on
-   * meanwhile and several spawns run in parallel. cb(err, pid) is called on
+   * spawn() on the addon's thread pool (src/native/pool.c): posix_spawn
+   * returns only once the kernel has exec'd the program (about a
+   * millisecond), so the event loop goes on meanwhile and several spawns
+   * run in parallel. cb(err, pid) is called on
    * the loop; fd must stay open until then.
    */
   spawnAsync(path: string, argv: string[], envp: string[], fd: number, cb: (err: NodeJS.ErrnoException | null, pid?: number) => void): void;

@@ -1,6 +1,7 @@
 /*
- * pool.c: a small thread pool of the addon's own for its file jobs
- * (syncUnlink: fsyncs and unlinks that wait for the device), in place of
+ * pool.c: a small thread pool of the addon's own for its blocking jobs
+ * (syncUnlink: fsyncs and unlinks that wait for the device; spawnAsync:
+ * posix_spawn, which returns once the child has exec'd), in place of
  * libuv's pool (napi_queue_async_work).
  *
  * Why: libuv's pool signals its condition variable while it still holds
@@ -152,7 +153,8 @@ static struct poolenv *env_state(napi_env env) {
   return pe;
 }
 
-int pool_submit(napi_env env, struct pooljob *j) {
+/* Queue j for env's loop; 0, or an errno (nothing queued). */
+static int pool_submit(napi_env env, struct pooljob *j) {
   struct poolenv *pe = env_state(env);
   pthread_t t;
   pthread_attr_t attr;
@@ -192,6 +194,17 @@ int pool_submit(napi_env env, struct pooljob *j) {
   sem_post(&qsem); /* after the unlock: see the comment at the top */
   if (pe->outstanding++ == 0) uv_ref((uv_handle_t *)&pe->async);
   return 0;
+}
+
+int pool_start(napi_env env, struct pooljob *j, void (*run)(struct pooljob *), void (*done)(napi_env, napi_async_context, struct pooljob *),
+               void (*release)(struct pooljob *), napi_value cb, napi_ref *ref) {
+  int e;
+  j->run = run;
+  j->done = done;
+  j->release = release;
+  napi_create_reference(env, cb, 1, ref);
+  if ((e = pool_submit(env, j)) != 0) napi_delete_reference(env, *ref);
+  return e;
 }
 
 void pool_callback(napi_env env, napi_async_context actx, napi_ref cb, size_t argc, napi_value *argv) {

@@ -1,4 +1,4 @@
-/* pool.h: the addon's own thread pool for file jobs (see pool.c). */
+/* pool.h: the addon's own thread pool for its blocking jobs (see pool.c). */
 #ifndef POOL_H
 #define POOL_H
 #include <node_api.h>
@@ -17,8 +17,9 @@ struct pooljob {
   struct poolenv *pe;
 };
 
-/* Queue j for env's loop; 0, or an errno (nothing queued). */
-int pool_submit(napi_env env, struct pooljob *j);
+/* Set j's run/done/release, make *ref a reference to the JS callback cb and queue j; 0, or an errno (no reference left, nothing queued). */
+int pool_start(napi_env env, struct pooljob *j, void (*run)(struct pooljob *), void (*done)(napi_env, napi_async_context, struct pooljob *),
+               void (*release)(struct pooljob *), napi_value cb, napi_ref *ref);
 
 /* From done(): call the JS function cb(argv...) in a callback scope (an exception is fatal), then delete cb. */
 void pool_callback(napi_env env, napi_async_context actx, napi_ref cb, size_t argc, napi_value *argv);

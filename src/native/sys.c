@@ -30,7 +30,8 @@
  *                            default action and an empty signal mask in the
  *                            child; other fds keep their FD_CLOEXEC. An exec
  *                            failure is thrown like any errno (ENOENT...)
- *   spawnAsync(path, argv, envp, fd, cb)  the same on libuv's threadpool, so
+ *   spawnAsync(path, argv, envp, fd, cb)  the same on the addon's thread
+ *                            pool (pool.c), so
  *                            the event loop goes on while the kernel execs
  *                            (posix_spawn returns only after the exec);
  *                            cb(err, pid) on the loop; fd must stay open
@@ -324,12 +325,12 @@ static napi_value js_execve(napi_env env, napi_callback_info info) {
 
 /* One posix_spawn request: what js_spawn / js_spawnAsync collected. */
 struct spawnreq {
+  struct pooljob job; /* first: pool.c's view of it (spawnAsync) */
   char *path;
   char **av, **ev;
   int fd;
   int rc;      /* 0 or the error number */
   pid_t pid;
-  napi_async_work work;
   napi_ref cb;
 };
 
@@ -424,49 +425,13 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   return num(env, pid);
 }
 
-/*
- * Queue an async work item whose completion calls the JS function cb:
- * creates the reference *ref to cb and the work *work. 1 on success; 0
- * (nothing left allocated but the caller's data, which it frees) with an
- * Error thrown "unable to queue the NAME".
- */
-static int queue_work(napi_env env, const char *name, napi_async_execute_callback ex, napi_async_complete_callback co, void *data, napi_value cb,
-                      napi_ref *ref, napi_async_work *work) {
-  napi_value n;
-  char msg[64];
-  napi_create_reference(env, cb, 1, ref);
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &n);
-  if (napi_create_async_work(env, NULL, n, ex, co, data, work) != napi_ok || napi_queue_async_work(env, *work) != napi_ok) {
-    napi_delete_reference(env, *ref);
-    snprintf(msg, sizeof msg, "unable to queue the %s", name);
-    napi_throw_error(env, NULL, msg);
-    return 0;
-  }
-  return 1;
+static void spawn_run(struct pooljob *j) {
+  spawnreq_run((struct spawnreq *)j);
 }
 
-/* A completion's last steps: call cb(argv...) (an exception it throws is fatal, as for any callback), then release cb and work. */
-static void call_and_release(napi_env env, napi_ref cb, napi_async_work work, size_t argc, napi_value *argv) {
-  napi_value fn, global, result, e;
-  napi_get_reference_value(env, cb, &fn);
-  napi_get_global(env, &global);
-  if (napi_call_function(env, global, fn, argc, argv, &result) == napi_pending_exception) {
-    napi_get_and_clear_last_exception(env, &e);
-    napi_fatal_exception(env, e);
-  }
-  napi_delete_reference(env, cb);
-  napi_delete_async_work(env, work);
-}
-
-static void spawn_execute(napi_env env, void *data) {
-  (void)env;
-  spawnreq_run(data);
-}
-
-static void spawn_complete(napi_env env, napi_status status, void *data) {
-  struct spawnreq *r = data;
+static void spawn_done(napi_env env, napi_async_context actx, struct pooljob *j) {
+  struct spawnreq *r = (struct spawnreq *)j;
   napi_value argv[2];
-  if (status != napi_ok && !r->rc) r->rc = ECANCELED;
   if (r->rc) {
     argv[0] = errobj(env, "posix_spawn", r->rc);
     argv[1] = undef(env);
@@ -474,8 +439,12 @@ static void spawn_complete(napi_env env, napi_status status, void *data) {
     napi_get_null(env, &argv[0]);
     argv[1] = num(env, r->pid);
   }
-  call_and_release(env, r->cb, r->work, 2, argv);
+  pool_callback(env, actx, r->cb, 2, argv);
   spawnreq_free(r);
+}
+
+static void spawn_release(struct pooljob *j) {
+  spawnreq_free((struct spawnreq *)j);
 }
 
 static napi_value js_spawnAsync(napi_env env, napi_callback_info info) {
@@ -488,9 +457,9 @@ static napi_value js_spawnAsync(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!(r = spawnreq_new(env, a))) return NULL;
-  if (!queue_work(env, "spawn", spawn_execute, spawn_complete, r, a[4], &r->cb, &r->work)) {
+  if ((errno = pool_start(env, &r->job, spawn_run, spawn_done, spawn_release, a[4], &r->cb)) != 0) {
     spawnreq_free(r);
-    return NULL;
+    return fail(env, "spawnAsync");
   }
   return undef(env);
 }
@@ -602,12 +571,7 @@ static napi_value js_syncUnlink(napi_env env, napi_callback_info info) {
     r->npaths = i + 1;
     napi_get_value_string_utf8(env, v, r->paths[i], len + 1, &len);
   }
-  r->job.run = sync_run;
-  r->job.done = sync_done;
-  r->job.release = sync_release;
-  napi_create_reference(env, a[2], 1, &r->cb);
-  if ((errno = pool_submit(env, &r->job)) != 0) {
-    napi_delete_reference(env, r->cb);
+  if ((errno = pool_start(env, &r->job, sync_run, sync_done, sync_release, a[2], &r->cb)) != 0) {
     syncreq_free(r);
     return fail(env, "syncUnlink");
   }
