@@ -329,10 +329,10 @@ export class Engine {
    * channel has no file either, marks the message done. When messdone()
    * would then have nothing to do but remove the message (lastFile: no
    * other channel file, no todo/N, no bounce, info/N there), its end is done
-   * here at once: the channel file, info/N, then qmail-clean's intd/N and
-   * mess/S/N, in messdone's order, in one pool job (pipes.ts
-   * CleanClient.after) instead of three; these unlinks free files and wait
-   * for the device's discard on a `discard` mount.
+   * here at once (endMessage): the channel file, info/N, then qmail-clean's
+   * intd/N and mess/S/N, in messdone's order, in one pool job instead of
+   * three; these unlinks free files and wait for the device's discard on a
+   * `discard` mount.
    */
   private jobClose(j: number): void {
     const jo = this.jobs[j];
@@ -344,33 +344,21 @@ export class Engine {
     }
     const name = this.fn(CHANADDR[channel], id);
     const last = this.lastFile(id, channel);
-    const info = this.fn('info', id);
-    if (last) {
-      this.doneBusy.add(id);
-      // as messdone: the line comes before info/N and mess/N go (a watcher that sees the
-      // queue empty has it); a failed unlink below says so and the end is tried again
-      this.o.log(`end msg ${id}`);
-    }
+    if (last) this.doneBusy.add(id);
     this.track(
       (async () => {
-        let o;
+        let unlinked: boolean;
         try {
-          o = await this.clean.after([], last ? [this.path(name), this.path(info)] : [this.path(name)], last ? `foop/${id}` : undefined);
+          unlinked = last ? await this.endMessage(id, [name]) : gone((await this.clean.after([], [this.path(name)], undefined)).before[0]);
         } finally {
           if (last) this.doneBusy.delete(id);
         }
-        if (!gone(o.before[0])) {
+        if (!unlinked) {
           this.o.log(`warning: unable to unlink ${name}; will try again later`);
           this.pqchan[channel].insert({ id, dt: now() + SLEEP_SYSFAIL });
           return;
         }
-        if (last) {
-          if (!gone(o.before[1])) {
-            this.o.log(`warning: unable to unlink ${info}; will try again later`);
-            this.pqdone.insert({ id, dt: now() + SLEEP_SYSFAIL });
-          } else if (o.answer !== '+' && o.answer !== '') this.o.log(`warning: qmail-clean unable to clean up foop/${id}`);
-          return;
-        }
+        if (last) return;
         const other = this.fn(CHANADDR[1 - channel], id);
         try {
           if (this.exists(other)) return; // more channels going
@@ -671,14 +659,28 @@ export class Engine {
     if (info === false) return;
     if (info === undefined) return fail();
     if (!(await this.injectbounce(id))) return fail();
+    await this.endMessage(id, []);
+  }
+
+  /**
+   * A finished message's last steps (messdone's): `end msg N` (logged
+   * first, so a watcher that sees the queue empty has the line), then the
+   * queue names in `before` (job_close's channel file), info/N, and
+   * qmail-clean's intd/N and mess/S/N, in that order and in one pool job
+   * when cleaning directly. False when one of `before` could not be
+   * unlinked (nothing after it was tried: the caller says so and retries);
+   * a failed info/N is logged and tried again later, as messdone does.
+   */
+  private async endMessage(id: number, before: string[]): Promise<boolean> {
+    const info = this.fn('info', id);
     this.o.log(`end msg ${id}`);
-    // info/N, then qmail-clean's intd/N and mess/S/N: one pool job when cleaning directly
-    const o = await this.clean.after([], [this.path(this.fn('info', id))], `foop/${id}`);
-    if (!gone(o.before[0])) {
-      this.o.log(`warning: unable to unlink ${this.fn('info', id)}; will try again later`);
-      return fail();
-    }
-    if (o.answer !== '+' && o.answer !== '') this.o.log(`warning: qmail-clean unable to clean up foop/${id}`);
+    const o = await this.clean.after([], [...before, info].map((n) => this.path(n)), `foop/${id}`);
+    if (!o.before.slice(0, before.length).every(gone)) return false;
+    if (!gone(o.before[before.length])) {
+      this.o.log(`warning: unable to unlink ${info}; will try again later`);
+      this.pqdone.insert({ id, dt: now() + SLEEP_SYSFAIL });
+    } else if (o.answer !== '+' && o.answer !== '') this.o.log(`warning: qmail-clean unable to clean up foop/${id}`);
+    return true;
   }
 
   private startMessdone(id: number): void {

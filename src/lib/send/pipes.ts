@@ -126,8 +126,8 @@ export class CleanClient {
 
   /**
    * fsync fds and unlink the paths in `before` (in order), then, when all
-   * that succeeded, make request `name` (none when undefined): one libuv
-   * pool job in all when cleaning directly (clean.ts cleanAfter), else that
+   * that succeeded, make request `name` (none when undefined): one pool
+   * job in all when cleaning directly (clean.ts cleanAfter), else that
    * job (when there is anything to do before) and then the request on the
    * pipe. The answer is '' when qmail-clean died or the request was not
    * made.

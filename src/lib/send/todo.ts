@@ -18,12 +18,11 @@
  * A failure leaves todo/N in place; the next todo scan starts over (step 2
  * makes that safe). info's mtime is the message's birth for the retry
  * schedule and queuelifetime. The fsyncs, which wait for the disk, run
- * together in one pool job, so other messages' events go on
- * meanwhile;
- * reading todo/N (just written, in the page cache), the stat, the unlinks of
- * names that are normally absent, the creates and the writes into the page
- * cache are direct calls: a pool round trip (a thread wake-up each way)
- * costs about as much as any of them.
+ * together in one pool job, so other messages' events go on meanwhile;
+ * reading todo/N (just written, in the page cache), the stat, the unlinks
+ * of names that are normally absent, the creates and the writes into the
+ * page cache are direct calls: a pool round trip (a thread wake-up each
+ * way) costs about as much as any of them.
  */
 import { closeSync, constants, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { errCode } from '../errstr.ts';
