@@ -318,10 +318,8 @@ export class TcpServer {
     const ctx: Ctx = { argv: this.cfg.argv.slice(), env: envObject(envp), cwd: process.cwd(), stdin: s, stdout: s, stderr: process.stderr };
     bindSession(ctx, session);
     let timer: NodeJS.Timeout | undefined;
-    let over = false;
     const start = (): void => {
-      // not once the session is over: the socket's close comes after, and a timer then would keep the session for a minute
-      if (!over) timer ??= setTimeout(() => resolveAbandoned(9), this.cfg.abandonAfter ?? 60_000);
+      timer ??= setTimeout(() => resolveAbandoned(9), this.cfg.abandonAfter ?? 60_000);
     };
     let resolveAbandoned: (w: number) => void = () => undefined;
     const abandoned = new Promise<number>((resolve) => {
@@ -330,8 +328,8 @@ export class TcpServer {
       s.once('close', start);
     });
     const w = await Promise.race([runMain(main, ctx), abandoned]);
-    over = true;
     clearTimeout(timer);
+    // the socket's close comes after the session: a timer started then would keep the session for a minute
     s.off('end', start);
     s.off('close', start);
     if (w === 9) s.destroy();
