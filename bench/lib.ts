@@ -39,12 +39,12 @@
  * TRASH (a removal would slow the next run, whenever it came); remove it by
  * hand when done benchmarking.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { queueCreate } from '../src/lib/queue/create.ts';
+import { markTopDir, queueCreate } from '../src/lib/queue/create.ts';
 
 /** The middle value of xs (see module comment). */
 export function median(xs: number[]): number {
@@ -118,7 +118,7 @@ export const TRASH = (process.env.BENCH_TRASH ??= `${tmpdir()}/bench-trash`);
 /** A fresh `chattr +T` scratch directory below $TMPDIR (see the module comment). */
 export function scratchDir(prefix: string): string {
   const d = mkdtempSync(`${tmpdir()}/${prefix}`);
-  spawnSync('chattr', ['+T', d], { stdio: 'ignore', env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
+  markTopDir(d);
   chmodSync(d, 0o755);
   return d;
 }

@@ -41,6 +41,16 @@ import { errCode } from '../errstr.ts';
 import { qmailIds, type QmailIds } from '../qmailids.ts';
 import { DEFAULT_SPLIT, queueDir } from './layout.ts';
 
+/**
+ * Give directory p the ext2/3/4 "top of directory hierarchy" attribute
+ * (`chattr +T`), so that the Orlov allocator spreads its subdirectories over
+ * block groups (see the module comment); nothing where chattr or the
+ * attribute is missing.
+ */
+export function markTopDir(p: string): void {
+  spawnSync('chattr', ['+T', p], { stdio: 'ignore', env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
+}
+
 /** Options of queueCreate. */
 export interface QueueCreateOptions {
   /** ids to own the files (default: qmailIds() from /etc/passwd, /etc/group) */
@@ -102,10 +112,7 @@ export function queueCreate(home: string, split = DEFAULT_SPLIT, opts: QueueCrea
     isNew = true;
   }
   d(q, uidq, 0o750);
-  const topDir = (p: string): void => {
-    spawnSync('chattr', ['+T', p], { stdio: 'ignore', env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
-  };
-  if (isNew) topDir(q);
+  if (isNew) markTopDir(q);
   d(`${q}/pid`, uidq, 0o700);
   d(`${q}/intd`, uidq, 0o700);
   d(`${q}/todo`, uidq, 0o750);
@@ -117,7 +124,7 @@ export function queueCreate(home: string, split = DEFAULT_SPLIT, opts: QueueCrea
     ['remote', uids, 0o700],
   ] as const) {
     d(`${q}/${name}`, uid, mode);
-    if (isNew) topDir(`${q}/${name}`);
+    if (isNew) markTopDir(`${q}/${name}`);
     for (let i = 0; i < split; i++) d(`${q}/${name}/${i}`, uid, mode);
   }
   d(`${q}/lock`, uidq, 0o750);
