@@ -12,12 +12,20 @@
  *   node bench/smtp-e2e.ts [N] [RUNS]     (default N = 2000, RUNS = 3)
  *
  * Each row starts from an empty queue and mailbox (bench/qmail-tree.ts) and
- * times from smtp-source's first connection until all N messages are in
+ * a freshly started system. Before the clock starts, that system carries
+ * W = BENCH_WARMUP messages (default 1000; 0 for cold rows) the same way,
+ * untimed, until they are delivered and its queue is empty again: a row
+ * measures a server that has been running, as a mail server is, and not a
+ * Node process's first seconds, when V8 is still compiling its hot code on
+ * the same two CPUs (cold 2000-message rows cost ours about 10% more
+ * machine CPU per message than 6000-message rows; Postfix's C processes
+ * have no such start, and it gets the same warm-up). The clock then runs
+ * from smtp-source's first connection until all W + N messages are in
  * Maildir/new (files appear there only once fsynced: qmail-local links
- * tmp/NAME to new/NAME after the fsync); it then checks that every message arrived exactly once (N
- * files, N distinct `Received: (qmail PID invoked from network)` lines: one
- * message per connection and one pseudo-pid per session) and that the queue
- * is empty.
+ * tmp/NAME to new/NAME after the fsync); it then checks that every message
+ * arrived exactly once (W + N files, W + N distinct `Received: (qmail PID
+ * invoked from network)` lines: one message per connection and one
+ * pseudo-pid per session) and that the queue is empty.
  *
  * Next to each of our rows, Debian's Postfix (when installed and we are
  * root) does the same in the same run: a private instance (`postfix -c DIR`)
@@ -26,8 +34,9 @@
  * smtpd on 127.0.0.1 and a free port only, mydestination here.example, `a`
  * an alias for the scratch Maildir/ delivered by local(8) as nobody, nothing
  * relayed and no DNS: default_transport = error, smtp_dns_support_level =
- * disabled, no resolv.conf in the chroot); it is timed the same way, checked
- * for N files with N distinct Postfix queue ids, then stopped (`postfix -c
+ * disabled, no resolv.conf in the chroot); it is warmed up and timed the
+ * same way, checked for W + N files with as many distinct Postfix queue
+ * ids, then stopped (`postfix -c
  * DIR stop`, waiting until no process of that instance is left). /etc/postfix
  * and the system's queue are never touched. The bench turns itself into
  * nobody for our rows, so the Postfix rows run in a helper process forked
@@ -39,11 +48,12 @@
  * ours and Postfix, the ratio ours/Postfix per run and of the medians; and
  * the ratio to the anchors (C qmail 255/284/276, Postfix 507/813/688 msgs/s,
  * same kind of machine, not this run). Rows are repeated RUNS times,
- * interleaved, and the range is printed; then the whole machine's CPU
+ * interleaved (which system goes first alternates from run to run), and
+ * the range is printed; then the whole machine's CPU
  * seconds per 1000 messages (/proc/stat, from the first connection to the
  * last delivery: every process and the kernel, ours and Postfix's alike),
  * and the CPU seconds each of our programs used per 1000 messages
- * (/proc/PID/stat at the end of each row).
+ * (/proc/PID/stat, from the clock's start to the last delivery).
  *
  * Scratch trees are not removed during or right after a run: they go in
  * one `chattr +T` directory made for the run below $TMPDIR (default /tmp),
@@ -57,7 +67,7 @@
  * the issue's acceptance target compares them: no delivery running (our
  * qmail-send tree is not started; Postfix's qmgr service is taken out of
  * the private master.cf, so cleanup leaves each message in incoming/);
- * each row times smtp-source only, checks N messages in todo/ (ours) or
+ * each row times smtp-source only, checks W + N messages in todo/ (ours) or
  * incoming/ (Postfix), and prints accepted/s, the ratios, and the machine
  * CPU per 1000 messages.
  * BENCH_CONC=20 (or 1,10) runs only those concurrencies.
@@ -78,6 +88,8 @@ const HELPER = process.argv[2] === '--postfix-helper';
 const ARGS = process.argv.slice(HELPER ? 3 : 2);
 const N = Number(ARGS[0] ?? 2000);
 const RUNS = Number(ARGS[1] ?? 3);
+/** BENCH_WARMUP: messages each system carries, untimed, before a row's clock starts (see the module comment). */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 1000);
 const SOURCE = '/usr/sbin/smtp-source';
 const C_QMAIL: Record<number, number> = { 1: 255, 10: 284, 20: 276 };
 const POSTFIX: Record<number, number> = { 1: 507, 10: 813, 20: 688 };
@@ -108,7 +120,7 @@ function check(t: Tree, s: number): void {
     if (!m) throw new Error(`-s ${s}: ${f} has no Received line of ours`);
     pids.add(m[1]);
   }
-  if (files.length !== N || pids.size !== N) throw new Error(`-s ${s}: ${files.length} files, ${pids.size} distinct messages, of ${N}`);
+  if (files.length !== WARMUP + N || pids.size !== WARMUP + N) throw new Error(`-s ${s}: ${files.length} files, ${pids.size} distinct messages, of ${WARMUP + N}`);
   if (pending(t) !== 0) throw new Error(`-s ${s}: ${pending(t)} messages still queued`);
 }
 
@@ -136,6 +148,11 @@ function machineBusy(): number {
 
 /** CPU seconds [user, system] per `CONCURRENCY PROGRAM`, summed over the runs. */
 const cpuTotals = new Map<string, [number, number]>();
+/** Add what one program used between two cpuOf() readings to cpuTotals[key]. */
+function addCpu(key: string, [u0, y0]: [number, number], [u1, y1]: [number, number]): void {
+  const [u, y] = cpuTotals.get(key) ?? [0, 0];
+  cpuTotals.set(key, [u + u1 - u0, y + y1 - y0]);
+}
 
 /**
  * Start qmail-start's tree with its log going to a file, as to a logger that
@@ -156,12 +173,12 @@ async function startSend(t: Tree, env: Record<string, string>): Promise<ChildPro
 }
 
 /**
- * Resolves when Maildir/new holds N files: woken by inotify (fs.watch) on
+ * Resolves when Maildir/new holds n files: woken by inotify (fs.watch) on
  * each new name, and every 250 ms regardless; the directory is read only
- * when the events say N may be there (a readdir every few ms cost the
+ * when the events say n may be there (a readdir every few ms cost the
  * machine ~8%). Rejects after 600 s.
  */
-function allDelivered(dir: string, s: number): Promise<void> {
+function allDelivered(dir: string, s: number, n: number): Promise<void> {
   return new Promise((res, rej) => {
     let seen = readdirSync(dir).length;
     const finish = (e?: Error): void => {
@@ -173,24 +190,29 @@ function allDelivered(dir: string, s: number): Promise<void> {
     };
     const check = (): void => {
       seen = readdirSync(dir).length;
-      if (seen >= N) finish();
+      if (seen >= n) finish();
     };
     let events = seen;
     const w = watch(dir, () => {
-      if (++events >= N) check();
+      if (++events >= n) check();
     });
     const tick = setInterval(check, 250);
-    const limit = setTimeout(() => finish(new Error(`-s ${s}: ${seen} of ${N} delivered in 600 s`)), 600_000);
+    const limit = setTimeout(() => finish(new Error(`-s ${s}: ${seen} of ${n} delivered in 600 s`)), 600_000);
     check();
   });
 }
 
-/** Run smtp-source's N messages at concurrency s against 127.0.0.1:port; resolves when it exits 0. */
-function source(s: number, port: number): Promise<void> {
+/** Run smtp-source's n messages at concurrency s against 127.0.0.1:port; resolves when it exits 0. */
+function source(s: number, port: number, n = N): Promise<void> {
   return new Promise<void>((res, rej) => {
-    const c = spawn(SOURCE, ['-s', String(s), '-m', String(N), '-l', '200', '-f', 'bench@source.test', '-t', 'a@here.example', `127.0.0.1:${port}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const c = spawn(SOURCE, ['-s', String(s), '-m', String(n), '-l', '200', '-f', 'bench@source.test', '-t', 'a@here.example', `127.0.0.1:${port}`], { stdio: ['ignore', 'inherit', 'inherit'] });
     c.on('close', (code) => (code === 0 ? res() : rej(new Error(`smtp-source exited ${code}`))));
   });
+}
+
+/** Resolves once done() holds (polled every 10 ms), or after 5 s regardless. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
 }
 
 /** An acceptance-alone row of ours (BENCH_ACCEPT): [accepted/s, NaN, machine CPU seconds per 1000 messages]; N messages must be in todo/. */
@@ -199,15 +221,13 @@ async function runAccept(s: number): Promise<[number, number, number]> {
   writeFileSync(`${t.qh}/control/rcpthosts`, 'here.example\n');
   const [server, port] = await listen(t);
   try {
-    const [t0, b0] = [performance.now(), machineBusy()];
+    if (WARMUP > 0) await source(s, port, WARMUP);
+    const [t0, b0, c0] = [performance.now(), machineBusy(), cpuOf(server.pid!)];
     await source(s, port);
     const [tAcc, b1] = [performance.now(), machineBusy()];
-    const [u, y] = cpuOf(server.pid!);
-    const k = `${s} tcpserver+qmail-smtpd`;
-    const c = cpuTotals.get(k) ?? [0, 0];
-    cpuTotals.set(k, [c[0] + u, c[1] + y]);
+    addCpu(`${s} tcpserver+qmail-smtpd`, c0, cpuOf(server.pid!));
     const queued = readdirSync(`${t.qh}/queue/todo`).length;
-    if (queued !== N) throw new Error(`-s ${s}: ${queued} of ${N} messages in todo/`);
+    if (queued !== WARMUP + N) throw new Error(`-s ${s}: ${queued} of ${WARMUP + N} messages in todo/`);
     return [(N * 1000) / (tAcc - t0), NaN, ((b1 - b0) * 1000) / N];
   } finally {
     await stopChild(server);
@@ -222,20 +242,24 @@ async function run(s: number): Promise<[number, number, number]> {
   const env = NODE_OPTS ? { ...t.env, NODE_OPTIONS: NODE_OPTS } : t.env;
   const send = await startSend(t, env);
   const [server, port] = await listen(t);
+  const newDir = `${t.mbox}/Maildir/new`;
   try {
+    if (WARMUP > 0) {
+      await source(s, port, WARMUP);
+      await allDelivered(newDir, s, WARMUP);
+      await until(() => pending(t) === 0);
+    }
+    const [lspawn, rspawn, clean] = children(send.pid!);
+    const programs: Array<[string, number]> = [['tcpserver+qmail-smtpd', server.pid!], ['qmail-send', send.pid!], ['qmail-lspawn', lspawn], ['qmail-rspawn', rspawn], ['qmail-clean', clean]];
+    const c0 = programs.map(([, pid]) => cpuOf(pid));
     const [t0, b0] = [performance.now(), machineBusy()];
     await source(s, port);
     const tAcc = performance.now();
-    await allDelivered(`${t.mbox}/Maildir/new`, s);
+    await allDelivered(newDir, s, WARMUP + N);
     const [tAll, b1] = [performance.now(), machineBusy()];
-    const [lspawn, rspawn, clean] = children(send.pid!);
-    const used: Array<[string, [number, number]]> = [['tcpserver+qmail-smtpd', cpuOf(server.pid!)], ['qmail-send', cpuOf(send.pid!)], ['qmail-lspawn', cpuOf(lspawn)], ['qmail-rspawn', cpuOf(rspawn)], ['qmail-clean', cpuOf(clean)]];
-    for (const [k, [u, y]] of used) {
-      const t = cpuTotals.get(`${s} ${k}`) ?? [0, 0];
-      cpuTotals.set(`${s} ${k}`, [t[0] + u, t[1] + y]);
-    }
+    programs.forEach(([k, pid], i) => addCpu(`${s} ${k}`, c0[i], cpuOf(pid)));
     // let qmail-send finish its bookkeeping (info unlinked, qmail-clean) before checking the queue
-    for (let i = 0; i < 500 && pending(t) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => pending(t) === 0);
     check(t, s);
     return [(N * 1000) / (tAcc - t0), (N * 1000) / (tAll - t0), ((b1 - b0) * 1000) / N];
   } finally {
@@ -384,16 +408,24 @@ async function runPostfix(s: number, trees: string[]): Promise<[number, number, 
     // acceptance alone: cleanup pokes qmgr's FIFO for every message; a reader that never
     // reads keeps that poke as quiet and cheap as with qmgr there
     if (ACCEPT) qmgrFifo = quietQmgr(work);
+    if (WARMUP > 0) {
+      await source(s, port, WARMUP);
+      if (!ACCEPT) {
+        await allDelivered(newDir, s, WARMUP);
+        const queued = (): number => ['incoming', 'active'].reduce((n, d) => n + readdirSync(`${work}/spool/${d}`).length, 0);
+        await until(() => queued() === 0);
+      }
+    }
     const [t0, b0] = [performance.now(), machineBusy()];
     await source(s, port);
     const tAcc = performance.now();
     if (ACCEPT) {
       const b1 = machineBusy();
       const queued = readdirSync(`${work}/spool/incoming`).length;
-      if (queued !== N) throw new Error(`postfix -s ${s}: ${queued} of ${N} messages in incoming/`);
+      if (queued !== WARMUP + N) throw new Error(`postfix -s ${s}: ${queued} of ${WARMUP + N} messages in incoming/`);
       return [(N * 1000) / (tAcc - t0), NaN, ((b1 - b0) * 1000) / N];
     }
-    await allDelivered(newDir, s);
+    await allDelivered(newDir, s, WARMUP + N);
     const [tAll, b1] = [performance.now(), machineBusy()];
     const ids = new Set<string>();
     const files = readdirSync(newDir);
@@ -402,7 +434,7 @@ async function runPostfix(s: number, trees: string[]): Promise<[number, number, 
       if (!m) throw new Error(`postfix -s ${s}: ${f} has no Received line of Postfix's`);
       ids.add(m[1]);
     }
-    if (files.length !== N || ids.size !== N) throw new Error(`postfix -s ${s}: ${files.length} files, ${ids.size} distinct messages, of ${N}`);
+    if (files.length !== WARMUP + N || ids.size !== WARMUP + N) throw new Error(`postfix -s ${s}: ${files.length} files, ${ids.size} distinct messages, of ${WARMUP + N}`);
     return [(N * 1000) / (tAcc - t0), (N * 1000) / (tAll - t0), ((b1 - b0) * 1000) / N];
   } finally {
     if (qmgrFifo >= 0) closeSync(qmgrFifo);
@@ -503,27 +535,38 @@ async function main(): Promise<void> {
   const missing = postfixMissing();
   const series = (): Map<number, number[]> => new Map<number, number[]>(conc.map((s) => [s, []]));
   const [acc, e2e, pfAcc, pfE2e, busy, pfBusy] = [series(), series(), series(), series(), series(), series()];
-  console.log(`SMTP in to Maildir/new, ${N} messages, one per connection, smtp-source -l 200, ${RUNS} runs`);
+  console.log(`SMTP in to Maildir/new, ${N} messages (after ${WARMUP} untimed), one per connection, smtp-source -l 200, ${RUNS} runs`);
   if (missing) console.log(`Postfix not measured (${missing}): compared with ANCHORS.md only`);
   const pf = missing ? null : postfixHelper();
   const failed = (what: string, s: number) => (err: unknown): [number, number, number] => {
     console.log(`${what}-s ${s}: failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
     return [NaN, NaN, NaN];
   };
+  const inMaildir = (x: number): string => (ACCEPT ? '' : `, in Maildir ${x.toFixed(0)}/s`);
   for (let r = 0; r < RUNS; r++) {
     for (const s of conc) {
-      const [a, e, b] = await run(s).catch(failed('', s));
-      acc.get(s)!.push(a);
-      e2e.get(s)!.push(e);
-      busy.get(s)!.push(b);
-      const inMaildir = (x: number): string => (ACCEPT ? '' : `, in Maildir ${x.toFixed(0)}/s`);
-      console.log(`run ${r + 1} -s ${String(s).padStart(2)}: ours:    accepted ${a.toFixed(0)}/s${inMaildir(e)}, machine CPU ${b.toFixed(2)} s/1000 msgs`);
-      if (!pf) continue;
-      const [pa, pe, pb] = await pf.row(s).catch(failed('postfix ', s));
-      pfAcc.get(s)!.push(pa);
-      pfE2e.get(s)!.push(pe);
-      pfBusy.get(s)!.push(pb);
-      console.log(`run ${r + 1} -s ${String(s).padStart(2)}: Postfix: accepted ${pa.toFixed(0)}/s${inMaildir(pe)}, machine CPU ${pb.toFixed(2)} s/1000 msgs, ours/Postfix ${(ACCEPT ? a / pa : e / pe).toFixed(2)}`);
+      // which system goes first alternates from run to run, so neither always inherits the other's after-effects
+      const ratio = (): string => {
+        const [i, j] = [acc.get(s)!.length - 1, pfAcc.get(s)!.length - 1];
+        if (!pf || i !== r || j !== r) return '';
+        return `, ours/Postfix ${(ACCEPT ? acc.get(s)![i] / pfAcc.get(s)![j] : e2e.get(s)![i] / pfE2e.get(s)![j]).toFixed(2)}`;
+      };
+      const ours = async (): Promise<void> => {
+        const [a, e, b] = await run(s).catch(failed('', s));
+        acc.get(s)!.push(a);
+        e2e.get(s)!.push(e);
+        busy.get(s)!.push(b);
+        console.log(`run ${r + 1} -s ${String(s).padStart(2)}: ours:    accepted ${a.toFixed(0)}/s${inMaildir(e)}, machine CPU ${b.toFixed(2)} s/1000 msgs${ratio()}`);
+      };
+      const theirs = async (): Promise<void> => {
+        if (!pf) return;
+        const [pa, pe, pb] = await pf.row(s).catch(failed('postfix ', s));
+        pfAcc.get(s)!.push(pa);
+        pfE2e.get(s)!.push(pe);
+        pfBusy.get(s)!.push(pb);
+        console.log(`run ${r + 1} -s ${String(s).padStart(2)}: Postfix: accepted ${pa.toFixed(0)}/s${inMaildir(pe)}, machine CPU ${pb.toFixed(2)} s/1000 msgs${ratio()}`);
+      };
+      for (const row of r % 2 === 0 ? [ours, theirs] : [theirs, ours]) await row();
     }
   }
   const med = (xs: number[]): number => median(xs.filter((x) => !Number.isNaN(x))) ?? NaN;
