@@ -226,6 +226,11 @@ describe('fsyncFds (one pool job for several fsyncs)', () => {
       for (const fd of fds) writeFileSync(fd, 'x');
       const all = await Promise.all([...fds.slice(0, 5), r, ...fds.slice(5)].map((fd) => fsyncGrouped(fd)));
       expect(all.map((e) => e?.code ?? null)).toEqual([null, null, null, null, null, 'EINVAL', null, null, null, null, null]);
+      // a descriptor asked for again in the same turn shares its group's fsync (a directory's group commit)
+      const dir = openSync(d, 'r');
+      fds.push(dir);
+      const again = await Promise.all([dir, r, dir, fds[0], dir].map((fd) => fsyncGrouped(fd)));
+      expect(again.map((e) => e?.code ?? null)).toEqual([null, 'EINVAL', null, null, null]);
     } finally {
       for (const fd of [...fds, r, w]) closeSync(fd);
     }

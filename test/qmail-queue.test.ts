@@ -251,6 +251,17 @@ describe('queueInject (library path)', () => {
     expect(files(q).filter((f) => !f.startsWith('lock/') && !/^(todo|mess\/\d+)\/\d+$/.test(f))).toEqual([]);
   });
 
+  it('keeps one descriptor on todo/ per queue and opens it again when the queue is made again under the same name', async () => {
+    const h = home();
+    const env = envelopeBytes('s@x', ['r@y']);
+    expect((await queueInject({ home: h, ids: NOIDS }, Buffer.from('one\n'), env)).code).toBe(0);
+    rmSync(h, { recursive: true });
+    queueCreate(h, 23);
+    const r = await queueInject({ home: h, ids: NOIDS }, Buffer.from('two\n'), env);
+    expect(r.code).toBe(0);
+    expect(readdirSync(`${h}/queue/todo`)).toEqual([String(r.id)]);
+  });
+
   it('queues concurrent in-process injections under distinct numbers', async () => {
     const h = home();
     const rs = await Promise.all(
@@ -276,6 +287,31 @@ describe('qmail-queue (program)', () => {
     expect(Number(m![1])).toBe(process.getuid!());
     const mess = readFileSync(`${q}/mess/${Number(id) % 23}/${id}`, 'latin1');
     expect(mess).toMatch(new RegExp(`^Received: \\(qmail ${m![2]} invoked by uid ${m![1]}\\); \\d{1,2} [A-Z][a-z]{2} \\d{4} \\d\\d:\\d\\d:\\d\\d -0000\\nSubject: x\\n\\nhello\\n$`));
+  });
+
+  it('makes the todo/N link durable before it exits 0: fsync of todo/ after the link (strace)', async (ctx) => {
+    const probe = await execa('strace', ['-f', '-qq', '-o', '/dev/null', 'true'], { reject: false }).catch(() => ({ exitCode: -1 }));
+    if (probe.exitCode !== 0) return ctx.skip('strace cannot trace here (missing, or ptrace not allowed)');
+    const h = home();
+    const q = `${h}/queue`;
+    const ef = `${tmpdir()}/env`;
+    writeFileSync(ef, 'Fme@x.example\0Tyou@y.example\0\0');
+    const out = `${tmpdir()}/strace`;
+    const fd = openSync(ef, 'r');
+    const child = spawn('strace', ['-f', '-qq', '-o', out, '-e', 'trace=openat,link,linkat,fsync', ours('qmail-queue')], { stdio: ['pipe', fd, 'inherit'], env: { ...process.env, QMAILHOME: h } });
+    closeSync(fd);
+    child.stdin!.end('Subject: x\n\nhello\n');
+    expect(await new Promise((res) => child.on('close', res))).toBe(0);
+    const [id] = readdirSync(`${q}/todo`);
+    const lines = readFileSync(out, 'latin1').split('\n');
+    const link = lines.findIndex((l) => /\blink(at)?\(/.test(l) && l.includes(`/todo/${id}"`) && / += 0$/.test(l));
+    expect(link).toBeGreaterThanOrEqual(0);
+    const dirFds = lines.flatMap((l) => {
+      const m = new RegExp(`openat\\(AT_FDCWD, "${q}/todo", [^)]*O_DIRECTORY[^)]*\\) += (\\d+)$`).exec(l);
+      return m ? [m[1]] : [];
+    });
+    expect(dirFds.length).toBe(1);
+    expect(lines.slice(link + 1).some((l) => new RegExp(`fsync\\(${dirFds[0]}\\) += 0$`).test(l))).toBe(true);
   });
 
   it('exits 91, 11, 54, 61, 62 without diagnostics and leaves no files', async () => {

@@ -16,9 +16,11 @@
  *                   26 us of CPU here, a context switch on a VM a good part
  *                   of that.
  *   fsyncGrouped(fd) one descriptor, grouped with the other fsyncs asked
- *                   for in the same event-loop turn (up to 8 per pool
- *                   job): group commit for the queue's and the mailbox
- *                   writers' concurrent messages; resolves to null or the
+ *                   for in the same event-loop turn (up to 8 descriptors
+ *                   per pool job; requests for a descriptor already in the
+ *                   group share its fsync): group commit for the queue's
+ *                   and the mailbox writers' concurrent messages, and for
+ *                   the queue's todo/ directory; resolves to null or the
  *                   Error
  *   syncThenUnlink(fds, paths)  the same job, then, once every fsync
  *                   succeeded, 0 to 8 unlinks in the order given (each
@@ -54,20 +56,28 @@ function submit(fds: number[], paths: string[], done: (errs: Errs) => void): voi
 
 /**
  * fsync fd as part of a group: the fsyncs asked for during one event-loop
- * turn (up to 8) go to the pool as one job (fsyncFds), started after the
- * turn's I/O callbacks (setImmediate): a group commit across a server's
- * concurrent sessions or deliveries, one thread wake-up each way for the
- * group. Resolves to null (on disk) or the fsync's Error; never rejects.
+ * turn (up to 8 descriptors) go to the pool as one job (fsyncFds), started
+ * after the turn's I/O callbacks (setImmediate): a group commit across a
+ * server's concurrent sessions or deliveries, one thread wake-up each way
+ * for the group. A descriptor asked for again before its group went out
+ * (several sessions' links in todo/) shares that fsync, which starts after
+ * every one of those requests. Resolves to null (on disk) or the fsync's
+ * Error; never rejects.
  */
 export function fsyncGrouped(fd: number): Promise<NodeJS.ErrnoException | null> {
   return new Promise((res) => {
-    group.push({ fd, res });
+    const same = group.find((x) => x.fd === fd);
+    if (same) {
+      same.res.push(res);
+      return;
+    }
+    group.push({ fd, res: [res] });
     if (group.length === 1) setImmediate(flushGroup);
     else if (group.length === GROUP_MAX) flushGroup();
   });
 }
 const GROUP_MAX = 8;
-let group: Array<{ fd: number; res: (e: NodeJS.ErrnoException | null) => void }> = [];
+let group: Array<{ fd: number; res: Array<(e: NodeJS.ErrnoException | null) => void> }> = [];
 function flushGroup(): void {
   if (group.length === 0) return;
   const g = group;
@@ -76,7 +86,7 @@ function flushGroup(): void {
     g.map((x) => x.fd),
     [],
     (errs) => {
-      for (let i = 0; i < g.length; i++) g[i].res(errs[i]);
+      for (let i = 0; i < g.length; i++) for (const r of g[i].res) r(errs[i]);
     },
   );
 }

@@ -17,7 +17,9 @@
  *  5. Create intd/N exclusively (65) and write `u<uid>\0p<pid>\0` + the
  *     validated envelope without its final \0 (envelope.ts: 91, 11, 54);
  *     fsync (53).
- *  6. Hard-link intd/N as todo/N (66): at that instant the message is queued.
+ *  6. Hard-link intd/N as todo/N (66): at that instant the message is queued;
+ *     then fsync todo/ itself (53), so that the new name is on disk before
+ *     the caller is told so (see "Crash safety").
  *  7. Pull the trigger: write one \0 byte into lock/trigger, opened
  *     O_WRONLY|O_NONBLOCK (the descriptor is kept for the next message);
  *     every error ignored (no qmail-send listening is fine).
@@ -30,7 +32,21 @@
  * Crash safety: todo/N exists only after mess/N and intd/N were complete and
  * fsynced, so a crash at any point leaves either no queued message or a
  * complete one; what a crash leaves behind is in pid/, mess/ and intd/ only
- * (qmail-send's 36-hour cleanup). On every failure this code also removes
+ * (qmail-send's 36-hour cleanup). The original stops at the link and relies
+ * on the filesystem to make it durable, as BSD's FFS did with synchronous
+ * directory updates (Linux admins were told `chattr +S` the queue). On
+ * Linux a link is a change to todo/'s directory block in memory: fsync of
+ * intd/N, made before it, does not cover it, and on ext2 or ext4 without a
+ * journal (this project's machines) the block is written back up to half a
+ * minute later, so a crash in that time would lose a message whose 250 was
+ * already sent. So step 6 ends with an fsync of todo/ (the descriptor is
+ * kept per queue, like the trigger's), which writes the directory's block
+ * and inode and flushes the device; concurrent sessions share one per
+ * event-loop turn (fsyncGrouped gives the requests for one descriptor in
+ * one turn a single fsync: a group commit of their links). Should it fail
+ * (EIO), the message stays queued (qmail-send may already have taken it)
+ * and the verdict is 53, so the worst case is a duplicate after the
+ * client's retry, never a lost message. On every failure this code also removes
  * what it made (truncating first, as qmail-queue's cleanup()), including the
  * 91/11/65/66 cases the C original leaves for that cleanup.
  *
@@ -182,13 +198,57 @@ export function triggerPull(queue: string): void {
     if (keep && (e as NodeJS.ErrnoException).code === 'EAGAIN') return;
   }
   triggerFds.delete(queue);
+  closeQuietly(fd);
+}
+const ONE_BYTE = Buffer.alloc(1);
+
+/** Per queue directory, a descriptor open on its todo/ and the fsyncs using it (see syncTodoDir). */
+const todoDirs = new Map<string, { fd: number; users: number; retired: boolean }>();
+
+/**
+ * fsync queue/todo/ (step 6; see "Crash safety"): resolves true once the
+ * directory's block and inode are on disk, false when that failed. The
+ * descriptor is kept for the process's next messages and opened again
+ * when todo/ is no longer the directory it was opened on (removed, or
+ * another inode: a queue made again under the same name; the old one is
+ * closed once no fsync uses it); fsyncGrouped shares one fsync among the
+ * sessions asking in the same event-loop turn.
+ */
+async function syncTodoDir(queue: string): Promise<boolean> {
+  const dir = `${queue}/todo`;
+  let d = todoDirs.get(queue);
+  try {
+    if (d) {
+      const st = fstatSync(d.fd);
+      if (st.nlink === 0 || st.ino !== statSync(dir).ino) {
+        todoDirs.delete(queue);
+        d.retired = true;
+        if (d.users === 0) closeQuietly(d.fd);
+        d = undefined;
+      }
+    }
+    if (!d) {
+      d = { fd: openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY), users: 0, retired: false };
+      todoDirs.set(queue, d);
+    }
+  } catch {
+    return false;
+  }
+  d.users++;
+  const e = await fsyncGrouped(d.fd);
+  if (--d.users === 0 && d.retired) closeQuietly(d.fd);
+  // EINVAL: a filesystem with nothing to sync for a directory (fsync(2))
+  return e === null || e.code === 'EINVAL';
+}
+
+/** close(2), errors ignored (nothing left to do about them). */
+function closeQuietly(fd: number): void {
   try {
     closeSync(fd);
   } catch {
     /* ignore */
   }
 }
-const ONE_BYTE = Buffer.alloc(1);
 
 /** queueInject() calls in progress in this process (step 5 early only when alone). */
 let injecting = 0;
@@ -361,9 +421,11 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       throw new Fail(QQ.TODO);
     }
     madeMess = madeIntd = false;
+    // ... and the link on disk (see "Crash safety"); the message stays queued either way
+    const synced = await syncTodoDir(q);
     // 7. wake qmail-send
     triggerPull(q);
-    return { code: QQ.OK, id };
+    return { code: synced ? QQ.OK : QQ.WRITE, id };
   } catch (e) {
     // intd/N's early fsync still holds its descriptor: let it finish before closing
     if (early) await early;
@@ -372,15 +434,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     return { code: QQ.BUG };
   } finally {
     injecting--;
-    for (const fd of [messFd, intdFd]) {
-      if (fd >= 0) {
-        try {
-          closeSync(fd);
-        } catch {
-          /* nothing to do */
-        }
-      }
-    }
+    for (const fd of [messFd, intdFd]) if (fd >= 0) closeQuietly(fd);
   }
 
   /** 5. intd/N: u, p, then the envelope as read (fsynced by the caller). Throws Fail. */
