@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { spawn } from 'node:child_process';
-import { NODE, ROOT, tmpdir } from './helpers.ts';
+import { canStrace, fsyncedAfterLink, NODE, ROOT, tmpdir } from './helpers.ts';
+import { execa } from 'execa';
 import { maildirDeliver } from '../src/lib/deliver/maildir.ts';
 import { fromLine, isFromLine, mboxDeliver } from '../src/lib/deliver/mbox.ts';
 import type { ByteSource } from '../src/lib/queue/source.ts';
@@ -36,6 +37,17 @@ function chunks(b: Buffer, size: number, failAfter?: number): ByteSource {
 }
 
 describe('maildir delivery', () => {
+  it('makes the new/ link durable before it reports the delivery: fsync of new/ after the link (strace)', async (ctx) => {
+    if (!(await canStrace())) return ctx.skip('strace cannot trace here (missing, or ptrace not allowed)');
+    const d = tmpdir('md-sync-');
+    for (const x of ['', '/tmp', '/new', '/cur']) mkdirSync(`${d}/Maildir${x}`);
+    const out = `${d}/strace`;
+    const code = `const { maildirDeliver } = await import(${JSON.stringify(`${ROOT}/src/lib/deliver/maildir.ts`)}); const r = await maildirDeliver(${JSON.stringify(`${d}/Maildir`)}, Buffer.from('x\\n'), { host: 'h.example' }); process.stdout.write(r.ok ? r.file : r.text);`;
+    const r = await execa('strace', ['-f', '-qq', '-o', out, '-e', 'trace=openat,link,linkat,fsync', NODE, '--input-type=module', '-e', code], { reject: false });
+    expect(r.stdout).toMatch(/^new\//);
+    expect(fsyncedAfterLink(out, `${d}/Maildir/${r.stdout}`, `${d}/Maildir/new`)).toBe(true);
+  });
+
   it('writes tmp/TIME.PID.HOST, links it into new/ and leaves tmp/ empty', async () => {
     const d = maildir();
     const msg = Buffer.from('From: a\n\nbody without final newline');

@@ -3,7 +3,8 @@
  * originals, temporary directories that are removed after the test file, and
  * a skip reason when an oracle is not installed, and a minimal SMTP client.
  */
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { execa } from 'execa';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir as osTmp } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -119,4 +120,24 @@ export async function smtpReplies(port: number, cmds: string[]): Promise<string[
   } finally {
     s.destroy();
   }
+}
+
+/** Whether strace can trace a child here (installed, and ptrace allowed). */
+export async function canStrace(): Promise<boolean> {
+  const r = await execa('strace', ['-f', '-qq', '-o', '/dev/null', 'true'], { reject: false }).catch(() => undefined);
+  return r?.exitCode === 0;
+}
+
+/**
+ * In an `strace -f -e trace=openat,link,linkat,fsync` output file: whether
+ * the successful link to `target` is followed by a successful fsync of a
+ * descriptor opened (O_DIRECTORY) on directory `dir`.
+ */
+export function fsyncedAfterLink(traceFile: string, target: string, dir: string): boolean {
+  const lines = readFileSync(traceFile, 'latin1').split('\n');
+  const link = lines.findIndex((l) => /\blink(at)?\(/.test(l) && l.includes(`"${target}"`) && / += 0$/.test(l));
+  if (link < 0) return false;
+  const esc = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const fds = new Set(lines.flatMap((l) => new RegExp(`openat\\(AT_FDCWD, "${esc(dir)}", [^)]*O_DIRECTORY[^)]*\\) += (\\d+)$`).exec(l)?.[1] ?? []));
+  return lines.slice(link + 1).some((l) => [...fds].some((fd) => new RegExp(`fsync\\(${fd}\\) += 0$`).test(l)));
 }

@@ -22,6 +22,14 @@
  *                   and the mailbox writers' concurrent messages, and for
  *                   the queue's todo/ directory; resolves to null or the
  *                   Error
+ *   fsyncDir(path)  fsync a directory (after a link into it, so that the
+ *                   new name is on disk), through fsyncGrouped on one
+ *                   descriptor per path shared by the requests in progress
+ *                   (opened by the first, closed after the last): the links
+ *                   of one event-loop turn into one directory cost one
+ *                   fsync; resolves to null or the Error (EINVAL, a
+ *                   filesystem with nothing to sync for a directory, counts
+ *                   as done)
  *   syncThenUnlink(fds, paths)  the same job, then, once every fsync
  *                   succeeded, 0 to 8 unlinks in the order given (each
  *                   after the one before; ENOENT counts as done, another
@@ -32,7 +40,7 @@
  *                   discard on a `discard` mount; resolves to
  *                   [fsync errors, unlink errors], null for success.
  */
-import { fsync } from 'node:fs';
+import { closeSync, constants, fsync, openSync } from 'node:fs';
 import { sys } from './native.ts';
 
 /** Resolve once fd's data and metadata are on disk. */
@@ -89,6 +97,36 @@ function flushGroup(): void {
       for (let i = 0; i < g.length; i++) for (const r of g[i].res) r(errs[i]);
     },
   );
+}
+
+/** Per directory path, the descriptor the fsyncDir() calls in progress share. */
+const dirs = new Map<string, { fd: number; users: number }>();
+
+/**
+ * fsync directory path (see the module comment); resolves to null once its
+ * entries and inode are on disk, or the open's or fsync's Error.
+ */
+export async function fsyncDir(path: string): Promise<NodeJS.ErrnoException | null> {
+  let d = dirs.get(path);
+  if (!d) {
+    try {
+      d = { fd: openSync(path, constants.O_RDONLY | constants.O_DIRECTORY), users: 0 };
+    } catch (e) {
+      return e as NodeJS.ErrnoException;
+    }
+    dirs.set(path, d);
+  }
+  d.users++;
+  const e = await fsyncGrouped(d.fd);
+  if (--d.users === 0) {
+    dirs.delete(path);
+    try {
+      closeSync(d.fd);
+    } catch {
+      /* nothing to do */
+    }
+  }
+  return e === null || e.code === 'EINVAL' ? null : e;
 }
 
 /** Per step: null (done) or its Error. */

@@ -17,7 +17,17 @@
  *     message, unchanged (no From_ line, no >From quoting), close, all
  *     checked ("NFS-writing").
  *  4. link tmp/NAME to new/NAME: at that instant the message is delivered;
- *     then unlink tmp/NAME. Any failure unlinks tmp/NAME.
+ *     then fsync new/, so that the name is on disk before the delivery is
+ *     reported done (and qmail-send removes the message from the queue):
+ *     qmail-local stops at the link, which BSD's synchronous directory
+ *     updates made durable, but on Linux the link is a change to new/'s
+ *     block in memory, written back up to half a minute later on ext2 or
+ *     ext4 without a journal; concurrent deliveries into one maildir share
+ *     one fsync per event-loop turn (fsyncfd.ts fsyncDir). Should that
+ *     fsync fail (or the 24-hour timer fire meanwhile), new/NAME is
+ *     unlinked again and the delivery fails (a duplicate at worst, never a
+ *     lost message). Then unlink tmp/NAME. Any
+ *     failure unlinks tmp/NAME.
  *
  * Every failure is temporary (qmail-local exits 111 with the text); message
  * read errors say "Unable to read message. (#4.3.0)".
@@ -35,7 +45,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errCode } from '../errstr.ts';
 import { writeAll } from '../strerr.ts';
-import { fsyncGrouped } from '../fsyncfd.ts';
+import { fsyncDir, fsyncGrouped } from '../fsyncfd.ts';
 import { drainSource, type ByteSource } from '../queue/source.ts';
 import { isTempErrno } from './errtemp.ts';
 
@@ -155,6 +165,14 @@ export async function maildirDeliver(dir: string, message: Uint8Array | ByteSour
       linkSync(tmp, `${dir}/new/${name}`);
     } catch {
       return fail();
+    }
+    if ((await fsyncDir(`${dir}/new`)) !== null || timedOut) {
+      try {
+        unlinkSync(`${dir}/new/${name}`);
+      } catch {
+        /* a reader took it already: delivered, maybe twice after the retry */
+      }
+      return timedOut ? dead : fail();
     }
     try {
       unlinkSync(tmp);

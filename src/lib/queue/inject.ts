@@ -39,11 +39,10 @@
  * intd/N, made before it, does not cover it, and on ext2 or ext4 without a
  * journal (this project's machines) the block is written back up to half a
  * minute later, so a crash in that time would lose a message whose 250 was
- * already sent. So step 6 ends with an fsync of todo/ (the descriptor is
- * kept per queue, like the trigger's), which writes the directory's block
- * and inode and flushes the device; concurrent sessions share one per
- * event-loop turn (fsyncGrouped gives the requests for one descriptor in
- * one turn a single fsync: a group commit of their links). Should it fail
+ * already sent. So step 6 ends with an fsync of todo/, which writes the
+ * directory's block and inode and flushes the device; concurrent sessions
+ * share one per event-loop turn (fsyncfd.ts fsyncDir: a group commit of
+ * their links). Should it fail
  * (EIO), the message stays queued (qmail-send may already have taken it)
  * and the verdict is 53, so the worst case is a duplicate after the
  * client's retry, never a lost message. On every failure this code also removes
@@ -80,7 +79,7 @@
  */
 import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, linkSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { writeAll } from '../strerr.ts';
-import { fsyncFds, fsyncGrouped } from '../fsyncfd.ts';
+import { fsyncDir, fsyncFds, fsyncGrouped } from '../fsyncfd.ts';
 import { date822fmt } from '../qmaildate.ts';
 import { qmailIds, type QmailIds } from '../qmailids.ts';
 import { queueDir, queueSplit } from './layout.ts';
@@ -201,45 +200,6 @@ export function triggerPull(queue: string): void {
   closeQuietly(fd);
 }
 const ONE_BYTE = Buffer.alloc(1);
-
-/** Per queue directory, a descriptor open on its todo/ and the fsyncs using it (see syncTodoDir). */
-const todoDirs = new Map<string, { fd: number; users: number; retired: boolean }>();
-
-/**
- * fsync queue/todo/ (step 6; see "Crash safety"): resolves true once the
- * directory's block and inode are on disk, false when that failed. The
- * descriptor is kept for the process's next messages and opened again
- * when todo/ is no longer the directory it was opened on (removed, or
- * another inode: a queue made again under the same name; the old one is
- * closed once no fsync uses it); fsyncGrouped shares one fsync among the
- * sessions asking in the same event-loop turn.
- */
-async function syncTodoDir(queue: string): Promise<boolean> {
-  const dir = `${queue}/todo`;
-  let d = todoDirs.get(queue);
-  try {
-    if (d) {
-      const st = fstatSync(d.fd);
-      if (st.nlink === 0 || st.ino !== statSync(dir).ino) {
-        todoDirs.delete(queue);
-        d.retired = true;
-        if (d.users === 0) closeQuietly(d.fd);
-        d = undefined;
-      }
-    }
-    if (!d) {
-      d = { fd: openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY), users: 0, retired: false };
-      todoDirs.set(queue, d);
-    }
-  } catch {
-    return false;
-  }
-  d.users++;
-  const e = await fsyncGrouped(d.fd);
-  if (--d.users === 0 && d.retired) closeQuietly(d.fd);
-  // EINVAL: a filesystem with nothing to sync for a directory (fsync(2))
-  return e === null || e.code === 'EINVAL';
-}
 
 /** close(2), errors ignored (nothing left to do about them). */
 function closeQuietly(fd: number): void {
@@ -422,7 +382,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     }
     madeMess = madeIntd = false;
     // ... and the link on disk (see "Crash safety"); the message stays queued either way
-    const synced = await syncTodoDir(q);
+    const synced = (await fsyncDir(`${q}/todo`)) === null;
     // 7. wake qmail-send
     triggerPull(q);
     return { code: synced ? QQ.OK : QQ.WRITE, id };
