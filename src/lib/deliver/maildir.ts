@@ -26,8 +26,7 @@
  *     one fsync per event-loop turn (fsyncfd.ts fsyncDir). Should that
  *     fsync fail (or the 24-hour timer fire meanwhile), new/NAME is
  *     unlinked again and the delivery fails (a duplicate at worst, never a
- *     lost message). Then unlink tmp/NAME. Any
- *     failure unlinks tmp/NAME.
+ *     lost message). Then unlink tmp/NAME. Any failure unlinks tmp/NAME.
  *
  * Every failure is temporary (qmail-local exits 111 with the text); message
  * read errors say "Unable to read message. (#4.3.0)".

@@ -17,12 +17,12 @@
  *  5. Create intd/N exclusively (65) and write `u<uid>\0p<pid>\0` + the
  *     validated envelope without its final \0 (envelope.ts: 91, 11, 54);
  *     fsync (53).
- *  6. Hard-link intd/N as todo/N (66): at that instant the message is queued;
- *     then fsync todo/ itself (53), so that the new name is on disk before
- *     the caller is told so (see "Crash safety").
+ *  6. Hard-link intd/N as todo/N (66): at that instant the message is queued.
  *  7. Pull the trigger: write one \0 byte into lock/trigger, opened
  *     O_WRONLY|O_NONBLOCK (the descriptor is kept for the next message);
- *     every error ignored (no qmail-send listening is fine).
+ *     every error ignored (no qmail-send listening is fine). Then fsync
+ *     todo/ itself (53), so that the new name is on disk before the caller
+ *     is told the message is queued (see "Crash safety").
  *
  * Run as root (root's qmail-inject or sendmail, a root qmail-smtpd): mess/N
  * and intd/N are given to the queue's owner (fchown to the owner of queue/,
@@ -39,15 +39,15 @@
  * intd/N, made before it, does not cover it, and on ext2 or ext4 without a
  * journal (this project's machines) the block is written back up to half a
  * minute later, so a crash in that time would lose a message whose 250 was
- * already sent. So step 6 ends with an fsync of todo/, which writes the
+ * already sent. So step 7 ends with an fsync of todo/, which writes the
  * directory's block and inode and flushes the device; concurrent sessions
  * share one per event-loop turn (fsyncfd.ts fsyncDir: a group commit of
- * their links). Should it fail
- * (EIO), the message stays queued (qmail-send may already have taken it)
- * and the verdict is 53, so the worst case is a duplicate after the
- * client's retry, never a lost message. On every failure this code also removes
- * what it made (truncating first, as qmail-queue's cleanup()), including the
- * 91/11/65/66 cases the C original leaves for that cleanup.
+ * their links). Should it fail (EIO), the message stays queued (qmail-send
+ * may already have taken it) and the verdict is 53, so the worst case is a
+ * duplicate after the client's retry, never a lost message. On every
+ * failure this code also removes what it made (truncating first, as
+ * qmail-queue's cleanup()), including the 91/11/65/66 cases the C original
+ * leaves for that cleanup.
  *
  * Creates, links, unlinks and writes are synchronous (tens of microseconds
  * at most; a thread pool round trip, a thread wake-up each way, costs about
@@ -381,11 +381,11 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       throw new Fail(QQ.TODO);
     }
     madeMess = madeIntd = false;
-    // ... and the link on disk (see "Crash safety"); the message stays queued either way
-    const synced = (await fsyncDir(`${q}/todo`)) === null;
-    // 7. wake qmail-send
+    // 7. wake qmail-send (the message is queued from the link on) ...
     triggerPull(q);
-    return { code: synced ? QQ.OK : QQ.WRITE, id };
+    // ... and have the link on disk before the verdict (see "Crash safety"); the message stays queued either way
+    if ((await fsyncDir(`${q}/todo`)) !== null) return { code: QQ.WRITE };
+    return { code: QQ.OK, id };
   } catch (e) {
     // intd/N's early fsync still holds its descriptor: let it finish before closing
     if (early) await early;
