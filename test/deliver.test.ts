@@ -12,7 +12,7 @@ import { maildirDeliver } from '../src/lib/deliver/maildir.ts';
 import { fromLine, isFromLine, mboxDeliver } from '../src/lib/deliver/mbox.ts';
 import type { ByteSource } from '../src/lib/queue/source.ts';
 import { LOCK_EX, LOCK_UN, sys } from '../src/lib/native.ts';
-import { fsyncFds, fsyncGrouped, syncThenUnlink } from '../src/lib/fsyncfd.ts';
+import { fsyncFds, fsyncGrouped, fsyncSignal, syncThenLink, syncThenUnlink } from '../src/lib/fsyncfd.ts';
 
 const PREFIX = Buffer.from('Return-Path: <god@heaven.af.mil>\nDelivered-To: djb@silverton.berkeley.edu\n');
 
@@ -245,6 +245,44 @@ describe('fsyncFds (one pool job for several fsyncs)', () => {
       expect(again.map((e) => e?.code ?? null)).toEqual([null, 'EINVAL', null, null, null]);
     } finally {
       for (const fd of [...fds, r, w]) closeSync(fd);
+    }
+  });
+
+  it('fsyncSignal + syncThenLink: the link and the directory fsync wait, on the pool, for the earlier job\'s fsync; any failure before the link cancels it', async () => {
+    const d = tmpdir('synclink-');
+    const a = openSync(`${d}/a`, 'w');
+    const b = openSync(`${d}/b`, 'w');
+    const [r, w] = sys.pipe();
+    try {
+      writeFileSync(a, 'a');
+      writeFileSync(b, 'b');
+      const early = fsyncSignal(a);
+      expect(early.fence).toBeDefined();
+      const res = await syncThenLink([b], early.fence, `${d}/a`, `${d}/a2`, d);
+      expect(await early.done).toBe(null);
+      expect(res).toEqual({ fsync: [null], waited: null, link: null, dir: null });
+      expect(readFileSync(`${d}/a2`, 'latin1')).toBe('a');
+      // the awaited fsync failed (a pipe: EINVAL): no link
+      const bad = fsyncSignal(r);
+      const res2 = await syncThenLink([b], bad.fence, `${d}/a`, `${d}/a3`, d);
+      expect((await bad.done)?.code).toBe('EINVAL');
+      expect([res2.waited?.code, res2.link?.code, res2.dir?.code]).toEqual(['EINVAL', 'ECANCELED', 'ECANCELED']);
+      expect(existsSync(`${d}/a3`)).toBe(false);
+      // the link fails (the name exists): no directory fsync; and without a fence nothing is awaited
+      const res3 = await syncThenLink([b], undefined, `${d}/a`, `${d}/a2`, d);
+      expect([res3.fsync[0], res3.waited, res3.link?.code, res3.dir?.code]).toEqual([null, null, 'EEXIST', 'ECANCELED']);
+      // many at once: every waiting job is answered
+      const many = await Promise.all(
+        Array.from({ length: 12 }, async (_, i) => {
+          const e = fsyncSignal(a);
+          const x = await syncThenLink([b], e.fence, `${d}/a`, `${d}/m${i}`, d);
+          await e.done;
+          return x.link;
+        }),
+      );
+      expect(many.every((x) => x === null)).toBe(true);
+    } finally {
+      for (const fd of [a, b, r, w]) closeSync(fd);
     }
   });
 

@@ -41,7 +41,7 @@
  *                   [fsync errors, unlink errors], null for success.
  */
 import { closeSync, constants, fsync, openSync } from 'node:fs';
-import { sys } from './native.ts';
+import { sys, type Fence } from './native.ts';
 
 /** Resolve once fd's data and metadata are on disk. */
 export function fsyncFd(fd: number): Promise<void> {
@@ -54,12 +54,66 @@ export function fsyncFds(fds: number[]): Promise<Errs> {
 }
 
 /** sys.syncUnlink, a job that cannot be queued (no thread, no memory) answered as every step failing with that error. */
-function submit(fds: number[], paths: string[], done: (errs: Errs) => void): void {
+function submit(fds: number[], paths: string[], done: (errs: Errs) => void, extra?: Parameters<typeof sys.syncUnlink>[3]): void {
   try {
-    sys.syncUnlink(fds, paths, (_e, errs) => done(errs));
+    sys.syncUnlink(fds, paths, (_e, errs) => done(errs), extra);
   } catch (e) {
-    done(Array.from({ length: fds.length + paths.length }, () => e as NodeJS.ErrnoException));
+    done(Array.from({ length: fds.length + (extra?.link ? 3 : 0) + paths.length }, () => e as NodeJS.ErrnoException));
   }
+}
+
+/**
+ * fsync fd in a job of its own that also records the result in a fence, for
+ * a later syncThenLink() to wait for on the pool (no trip through the event
+ * loop in between). `done` resolves to null or the fsync's Error; `fence`
+ * is undefined when no fence could be made (the fsync still runs).
+ */
+export function fsyncSignal(fd: number): { fence: Fence | undefined; done: Promise<NodeJS.ErrnoException | null> } {
+  let fence: Fence | undefined;
+  try {
+    fence = sys.fence();
+  } catch {
+    fence = undefined;
+  }
+  let answer!: (e: NodeJS.ErrnoException | null) => void;
+  const done = new Promise<NodeJS.ErrnoException | null>((res) => (answer = res));
+  try {
+    sys.syncUnlink([fd], [], (_e, errs) => answer(errs[0]), fence ? { signal: fence } : undefined);
+  } catch (e) {
+    answer(e as NodeJS.ErrnoException);
+    fence = undefined; // never signalled: nothing may wait for it
+  }
+  return { fence, done };
+}
+
+/**
+ * One pool job: fsync each of fds, wait for `wait`'s fsync (fsyncSignal),
+ * then, when all of them succeeded, link(from, to), pull the trigger FIFO
+ * `trigger` when given (qmail's triggerpull, errors ignored) and fsync
+ * directory dir: a queue step whose name must follow durable writes and be durable
+ * itself (qmail-queue's todo/N). Resolves to the fds' errors and those of
+ * the awaited fsync, the link and the directory's fsync (null: done;
+ * ECANCELED: not tried). Never rejects.
+ */
+export function syncThenLink(
+  fds: number[],
+  wait: Fence | undefined,
+  from: string,
+  to: string,
+  dir: string,
+  trigger?: string,
+): Promise<{ fsync: Errs; waited: NodeJS.ErrnoException | null; link: NodeJS.ErrnoException | null; dir: NodeJS.ErrnoException | null }> {
+  return new Promise((res) =>
+    submit(
+      fds,
+      [],
+      (errs) => {
+        const n = fds.length;
+        res({ fsync: errs.slice(0, n), waited: errs[n], link: errs[n + 1], dir: errs[n + 2] });
+      },
+      { ...(wait ? { wait } : {}), link: trigger === undefined ? [from, to, dir] : [from, to, dir, trigger] },
+    ),
+  );
 }
 
 /**

@@ -9,6 +9,9 @@
 import { createRequire } from 'node:module';
 import { ROOT } from './root.ts';
 
+/** An opaque fence of the addon (Sys.fence()). */
+export type Fence = { readonly __fence: unique symbol };
+
 export interface Sys {
   flock(fd: number, op: number): void;
   pipe(): [number, number];
@@ -64,7 +67,27 @@ export interface Sys {
    * (`.code`, `.errno`; ECANCELED for an unlink not tried). Throws a
    * TypeError for other arguments (both lists empty among them).
    */
-  syncUnlink(fds: number[], paths: string[], cb: (err: null, errs: Array<NodeJS.ErrnoException | null>) => void): void;
+  syncUnlink(
+    fds: number[],
+    paths: string[],
+    cb: (err: null, errs: Array<NodeJS.ErrnoException | null>) => void,
+    extra?: { signal?: Fence; wait?: Fence; link?: [from: string, to: string, dir: string] | [from: string, to: string, dir: string, trigger: string] },
+  ): void;
+  /**
+   * A fence for syncUnlink's 4th argument: a job given `{ signal: f }`
+   * records its first fsync's result in f once its fsyncs are done; a later
+   * job given `{ wait: f, link: [from, to, dir] }` runs its own fsyncs,
+   * then waits there on its worker thread for f, and only when all of them
+   * succeeded does link(from, to), one byte into FIFO trigger when given
+   * (opened O_WRONLY|O_NONBLOCK, every error ignored, as qmail's
+   * triggerpull), and fsync(2) of directory dir (EINVAL counting as done),
+   * before its unlinks. Its errs then hold, after the
+   * fds' entries, the awaited fsync's, the link's and the directory
+   * fsync's (ECANCELED: not tried), then the paths'. The signalling job
+   * must be queued first (jobs start in FIFO order and a signalling job
+   * never waits, so a waiting one cannot block it).
+   */
+  fence(): Fence;
   /**
    * crypt(3) (libxcrypt's crypt_rn) of key with setting (a salt or a whole
    * stored hash such as `$y$j9T$...`): the hash, or null when the setting is

@@ -36,15 +36,27 @@
  *                            (posix_spawn returns only after the exec);
  *                            cb(err, pid) on the loop; fd must stay open
  *                            until cb runs
- *   syncUnlink(fds, paths, cb)  in one job on the addon's thread pool
- *                            (pool.c): fsync(2) of 0 to 8
+ *   syncUnlink(fds, paths, cb[, extra])  in one job on the addon's thread
+ *                            pool (pool.c): fsync(2) of 0 to 8
  *                            descriptors (data writeback of all started
  *                            first with sync_file_range), then, if all
  *                            succeeded, unlink(2) of 0 to 8 paths in order
  *                            (stopping at a failure other than ENOENT);
  *                            cb(null, errs) on the loop, errs[i] null or the
  *                            Error (.code, .errno) of fds[i] then paths[i]
- *                            (ECANCELED: not tried)
+ *                            (ECANCELED: not tried). extra: { signal: F }
+ *                            records the first fsync's result in fence F;
+ *                            { wait: F, link: [from, to, dir, trigger?] }
+ *                            (wait optional) runs, between the fsyncs and
+ *                            the unlinks, the wait for F's result on the
+ *                            worker, link(from, to), one byte into FIFO
+ *                            trigger, and fsync of directory dir, each only
+ *                            if everything before succeeded; their three
+ *                            results (awaited fsync, link, dir fsync) come
+ *                            between the fds' and the paths' in errs
+ *   fence() -> F             a fence for syncUnlink's extra (a job that
+ *                            signals must be queued before any job that
+ *                            waits for it; it never waits itself)
  *   waitpid(pid) -> status | undefined   waitpid(pid, WNOHANG): the raw wait
  *                            status, undefined while the child runs
  *   crypt(key, setting) -> hash | null   crypt(3) of libxcrypt (crypt_rn: every
@@ -62,6 +74,7 @@
 #include <node_api.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -479,24 +492,89 @@ static napi_value js_spawnAsync(napi_env env, napi_callback_info info) {
  * the rest are reported ECANCELED.
  */
 #define SYNC_MAX 8
+
+/*
+ * A fence: one job's fsync result, awaited by a later job on another
+ * worker (fence(); syncUnlink's `signal` and `wait`). Reference-counted:
+ * the JS object holds one reference, each job that names it another.
+ */
+struct fence {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done, err, refs;
+};
+
+static void fence_unref(struct fence *f) {
+  int left;
+  pthread_mutex_lock(&f->mu);
+  left = --f->refs;
+  pthread_mutex_unlock(&f->mu);
+  if (left) return;
+  pthread_mutex_destroy(&f->mu);
+  pthread_cond_destroy(&f->cv);
+  free(f);
+}
+
+static void fence_ref(struct fence *f) {
+  pthread_mutex_lock(&f->mu);
+  f->refs++;
+  pthread_mutex_unlock(&f->mu);
+}
+
 struct syncreq {
   struct pooljob job; /* first: pool.c's view of it */
   napi_ref cb;
   uint32_t nfds, npaths;
   int fds[SYNC_MAX];
   char *paths[SYNC_MAX];
-  int errs[2 * SYNC_MAX]; /* fds' then paths' */
+  struct fence *signal, *wait;
+  char *lfrom, *lto, *ldir; /* the link step: link(lfrom, lto), then fsync of directory ldir */
+  char *ltrigger; /* after the link, one byte into this FIFO (qmail's trigger), if set */
+  int errs[2 * SYNC_MAX + 3]; /* fds', [the awaited fence's, link's, ldir's,] then paths' */
 };
 
 static void syncreq_free(struct syncreq *r) {
   uint32_t i;
   for (i = 0; i < r->npaths; i++) free(r->paths[i]);
+  if (r->signal) fence_unref(r->signal);
+  if (r->wait) fence_unref(r->wait);
+  free(r->lfrom);
+  free(r->lto);
+  free(r->ldir);
+  free(r->ltrigger);
   free(r);
+}
+
+/* Number of error slots between the fds' and the paths': 3 with a link step, else 0. */
+static uint32_t mid_slots(const struct syncreq *r) {
+  return r->lfrom ? 3 : 0;
+}
+
+/* fsync of directory path: 0 or an errno (EINVAL, nothing to sync for a directory there, counts as done) */
+static int fsync_dir(const char *path) {
+  int fd, rc, e = 0;
+  do fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  while (fd == -1 && errno == EINTR);
+  if (fd == -1) return errno;
+  do rc = fsync(fd);
+  while (rc == -1 && errno == EINTR);
+  if (rc == -1 && errno != EINVAL) e = errno;
+  close(fd);
+  return e;
+}
+
+/* triggerpull.c: one byte into path, opened O_WRONLY|O_NONBLOCK (ENXIO while nobody reads a FIFO), every error ignored */
+static void pull_trigger(const char *path) {
+  int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd == -1) return;
+  if (write(fd, "", 1) == -1) { /* ignored, as the original's */
+  }
+  close(fd);
 }
 
 static void sync_run(struct pooljob *j) {
   struct syncreq *r = (struct syncreq *)j;
-  uint32_t i;
+  uint32_t i, m = r->nfds + mid_slots(r);
   int rc, failed = 0;
   if (r->nfds > 1)
     for (i = 0; i < r->nfds; i++) sync_file_range(r->fds[i], 0, 0, SYNC_FILE_RANGE_WRITE); /* a hint: fsync reports */
@@ -506,13 +584,42 @@ static void sync_run(struct pooljob *j) {
     r->errs[i] = rc == -1 ? errno : 0;
     if (rc == -1) failed = 1;
   }
+  if (r->signal) {
+    pthread_mutex_lock(&r->signal->mu);
+    r->signal->done = 1;
+    r->signal->err = r->nfds ? r->errs[0] : 0;
+    pthread_cond_broadcast(&r->signal->cv);
+    pthread_mutex_unlock(&r->signal->mu);
+  }
+  if (r->lfrom) {
+    int *e = &r->errs[r->nfds];
+    if (r->wait) {
+      /* the job that signals it was queued before this one (FIFO) and never waits itself: it is running or done */
+      pthread_mutex_lock(&r->wait->mu);
+      while (!r->wait->done) pthread_cond_wait(&r->wait->cv, &r->wait->mu);
+      e[0] = r->wait->err;
+      pthread_mutex_unlock(&r->wait->mu);
+      if (e[0]) failed = 1;
+    }
+    if (failed) e[1] = e[2] = ECANCELED;
+    else {
+      e[1] = link(r->lfrom, r->lto) == -1 ? errno : 0;
+      if (e[1]) {
+        failed = 1;
+        e[2] = ECANCELED;
+      } else {
+        if (r->ltrigger) pull_trigger(r->ltrigger);
+        if ((e[2] = fsync_dir(r->ldir)) != 0) failed = 1;
+      }
+    }
+  }
   for (i = 0; i < r->npaths; i++) {
     if (failed) {
-      r->errs[r->nfds + i] = ECANCELED;
+      r->errs[m + i] = ECANCELED;
       continue;
     }
     rc = unlink(r->paths[i]);
-    r->errs[r->nfds + i] = rc == -1 ? errno : 0;
+    r->errs[m + i] = rc == -1 ? errno : 0;
     if (rc == -1 && errno != ENOENT) failed = 1;
   }
 }
@@ -520,11 +627,12 @@ static void sync_run(struct pooljob *j) {
 static void sync_done(napi_env env, napi_async_context actx, struct pooljob *j) {
   struct syncreq *r = (struct syncreq *)j;
   napi_value argv[2], e;
-  uint32_t i, n = r->nfds + r->npaths;
+  static const char *mid[3] = {"fsync", "link", "fsync"};
+  uint32_t i, m = r->nfds + mid_slots(r), n = m + r->npaths;
   napi_get_null(env, &argv[0]);
   napi_create_array_with_length(env, n, &argv[1]);
   for (i = 0; i < n; i++) {
-    if (r->errs[i]) e = errobj(env, i < r->nfds ? "fsync" : "unlink", r->errs[i]);
+    if (r->errs[i]) e = errobj(env, i < r->nfds ? "fsync" : i < m ? mid[i - r->nfds] : "unlink", r->errs[i]);
     else napi_get_null(env, &e);
     napi_set_element(env, argv[1], i, e);
   }
@@ -536,14 +644,77 @@ static void sync_release(struct pooljob *j) {
   syncreq_free((struct syncreq *)j);
 }
 
+/* A copy of string v (malloc'ed), or NULL when v is not a string or memory is short. */
+static char *strdup_js(napi_env env, napi_value v) {
+  size_t len;
+  char *p;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || !(p = malloc(len + 1))) return NULL;
+  napi_get_value_string_utf8(env, v, p, len + 1, &len);
+  return p;
+}
+
+/* The fence behind external v, or NULL. */
+static struct fence *fence_of(napi_env env, napi_value v) {
+  void *f = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  napi_get_value_external(env, v, &f);
+  return f;
+}
+
+/*
+ * syncUnlink's 4th argument: { signal?: fence, wait?: fence, link?: [from,
+ * to, dir] }; 0, or -1 with a TypeError thrown.
+ */
+static int sync_extra(napi_env env, napi_value o, struct syncreq *r) {
+  napi_value v, x;
+  napi_valuetype t;
+  bool has, isarr = false;
+  uint32_t n = 0, i;
+  char **dst[4];
+  if (napi_typeof(env, o, &t) != napi_ok || t == napi_undefined) return 0;
+  if (t != napi_object) goto bad;
+  if (napi_has_named_property(env, o, "signal", &has) == napi_ok && has) {
+    napi_get_named_property(env, o, "signal", &v);
+    if (!(r->signal = fence_of(env, v))) goto bad;
+    fence_ref(r->signal);
+  }
+  if (napi_has_named_property(env, o, "wait", &has) == napi_ok && has) {
+    napi_get_named_property(env, o, "wait", &v);
+    if (!(r->wait = fence_of(env, v))) goto bad;
+    fence_ref(r->wait);
+  }
+  if (napi_has_named_property(env, o, "link", &has) == napi_ok && has) {
+    napi_get_named_property(env, o, "link", &v);
+    napi_is_array(env, v, &isarr);
+    if (isarr) napi_get_array_length(env, v, &n);
+    if (n != 3 && n != 4) goto bad;
+    dst[0] = &r->lfrom, dst[1] = &r->lto, dst[2] = &r->ldir, dst[3] = &r->ltrigger;
+    for (i = 0; i < n; i++) {
+      napi_get_element(env, v, i, &x);
+      if (!(*dst[i] = strdup_js(env, x))) goto bad;
+    }
+  }
+  if (r->wait && !r->lfrom) goto bad;
+  return 0;
+bad:
+  napi_throw_type_error(env, NULL, "syncUnlink: the 4th argument is { signal?: fence, wait?: fence (with link), link?: [from, to, dir, trigger?] }");
+  return -1;
+}
+
 static napi_value js_syncUnlink(napi_env env, napi_callback_info info) {
-  napi_value a[3], v;
+  napi_value a[4], v;
   napi_valuetype t;
   struct syncreq *r;
   uint32_t i, nf = 0, np = 0;
   bool fa = false, pa = false;
-  size_t len;
-  if (!args(env, info, 3, a)) return NULL;
+  size_t argc = 4;
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "not enough arguments");
+    return NULL;
+  }
+  if (argc < 4) napi_get_undefined(env, &a[3]);
   napi_is_array(env, a[0], &fa);
   napi_is_array(env, a[1], &pa);
   if (fa) napi_get_array_length(env, a[0], &nf);
@@ -563,19 +734,46 @@ static napi_value js_syncUnlink(napi_env env, napi_callback_info info) {
   }
   for (i = 0; i < np; i++) {
     napi_get_element(env, a[1], i, &v);
-    if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || !(r->paths[i] = malloc(len + 1))) {
+    if (!(r->paths[i] = strdup_js(env, v))) {
       syncreq_free(r);
       napi_throw_type_error(env, NULL, "syncUnlink: paths must be strings");
       return NULL;
     }
     r->npaths = i + 1;
-    napi_get_value_string_utf8(env, v, r->paths[i], len + 1, &len);
+  }
+  if (sync_extra(env, a[3], r) != 0) {
+    syncreq_free(r);
+    return NULL;
   }
   if ((errno = pool_start(env, &r->job, sync_run, sync_done, sync_release, a[2], &r->cb)) != 0) {
     syncreq_free(r);
     return fail(env, "syncUnlink");
   }
   return undef(env);
+}
+
+static void fence_finalize(napi_env env, void *data, void *hint) {
+  (void)env, (void)hint;
+  fence_unref(data);
+}
+
+static napi_value js_fence(napi_env env, napi_callback_info info) {
+  struct fence *f;
+  napi_value v;
+  (void)info;
+  if (!(f = calloc(1, sizeof *f))) {
+    errno = ENOMEM;
+    return fail(env, "fence");
+  }
+  pthread_mutex_init(&f->mu, NULL);
+  pthread_cond_init(&f->cv, NULL);
+  f->refs = 1;
+  if (napi_create_external(env, f, fence_finalize, NULL, &v) != napi_ok) {
+    fence_unref(f);
+    errno = ENOMEM;
+    return fail(env, "fence");
+  }
+  return v;
 }
 
 static napi_value js_waitpid(napi_env env, napi_callback_info info) {
@@ -660,6 +858,7 @@ static napi_value init(napi_env env, napi_value exports) {
   put(env, exports, "spawnAsync", js_spawnAsync);
   put(env, exports, "waitpid", js_waitpid);
   put(env, exports, "syncUnlink", js_syncUnlink);
+  put(env, exports, "fence", js_fence);
   put(env, exports, "crypt", js_crypt);
   put(env, exports, "peercred", js_peercred);
   napi_create_object(env, &names);

@@ -71,7 +71,12 @@
  * the only one being queued in the process; with several, latency matters
  * less than CPU, and each message's two fsyncs are grouped with the other
  * sessions' of the same event-loop turn (fsyncfd.ts fsyncGrouped, a group
- * commit). Should the early intd/N fail, it is removed and made
+ * commit). With intd/N's fsync started early, the rest is one pool job
+ * too: mess/N's fsync, then (on the worker, through a fence) the wait for
+ * intd/N's, the link and todo/'s fsync (fsyncfd.ts syncThenLink), so the
+ * 250 is one trip through the event loop after the message's end instead
+ * of two (the job pulls the trigger right after the link, opening
+ * lock/trigger each time). Should the early intd/N fail, it is removed and made
  * again at step 5, so every verdict and its precedence stay the original's.
  * A crash meanwhile leaves mess/N and intd/N without todo/N: the same
  * leftovers the original's crash between steps 5 and 6 leaves, removed by
@@ -79,7 +84,7 @@
  */
 import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, linkSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { writeAll } from '../strerr.ts';
-import { fsyncDir, fsyncFds, fsyncGrouped } from '../fsyncfd.ts';
+import { fsyncDir, fsyncFds, fsyncGrouped, fsyncSignal, syncThenLink } from '../fsyncfd.ts';
 import { date822fmt } from '../qmaildate.ts';
 import { qmailIds, type QmailIds } from '../qmailids.ts';
 import { queueDir, queueSplit } from './layout.ts';
@@ -246,8 +251,8 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
   let intdfn = '';
   let madeMess = false;
   let madeIntd = false;
-  /** intd/N's fsync when it was started early (step 5 early), until awaited. */
-  let early: Promise<NodeJS.ErrnoException | null> | undefined;
+  /** intd/N's fsync when it was started early (step 5 early), until awaited; its fence lets the last pool job wait for it. */
+  let early: ReturnType<typeof fsyncSignal> | undefined;
   /** Truncate and unlink intd/N if this call made it (qmail-queue's cleanup); false if that failed. */
   const unmakeIntd = (): boolean => {
     if (!madeIntd) return true;
@@ -329,7 +334,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     if (envelope instanceof Uint8Array && !(message instanceof Uint8Array) && injecting === 1) {
       try {
         await writeIntd();
-        early = fsyncGrouped(intdFd);
+        early = fsyncSignal(intdFd);
       } catch {
         dropIntd(); // made again below, in the original's order, to give the original's verdict
       }
@@ -358,8 +363,18 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       if (r) throw new Fail(QQ.READ);
     }
     // 5. intd/N, then both fsyncs (see the module comment)
+    if (early?.fence) {
+      // 5-7 as one pool job: mess/N's fsync, intd/N's awaited there, the link, todo/'s fsync
+      const r = await syncThenLink([messFd], early.fence, intdfn, todofn, `${q}/todo`, `${q}/lock/trigger`);
+      await early.done;
+      early = undefined;
+      if (r.fsync[0] || r.waited) throw new Fail(QQ.WRITE);
+      if (r.link) throw new Fail(QQ.TODO);
+      madeMess = madeIntd = false;
+      return r.dir ? { code: QQ.WRITE } : { code: QQ.OK, id };
+    }
     if (early) {
-      const [messErr, intdErr] = await Promise.all([fsyncGrouped(messFd), early]);
+      const [messErr, intdErr] = await Promise.all([fsyncGrouped(messFd), early.done]);
       early = undefined;
       if (messErr || intdErr) throw new Fail(QQ.WRITE);
     } else {
@@ -388,7 +403,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     return { code: QQ.OK, id };
   } catch (e) {
     // intd/N's early fsync still holds its descriptor: let it finish before closing
-    if (early) await early;
+    if (early) await early.done;
     cleanup();
     if (e instanceof Fail) return { code: e.code };
     return { code: QQ.BUG };
