@@ -270,7 +270,8 @@ describe.concurrent('supervise', () => {
     try {
       await until(() => pidOf(d) !== 0);
       await execa(ours('svc'), ['-d', d]);
-      await until(() => existsSync(`${d}/finished`), 4000);
+      // the shell creates the file before echo writes into it: wait for the whole line
+      await until(() => existsSync(`${d}/finished`) && readFileSync(`${d}/finished`, 'latin1').endsWith('\n'), 4000);
       expect(readFileSync(`${d}/finished`, 'latin1')).toBe('-1 15\n');
     } finally {
       await stopSupervise(S);

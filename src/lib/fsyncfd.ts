@@ -39,6 +39,15 @@
  *                   unlinks that free files and so wait for the device's
  *                   discard on a `discard` mount; resolves to
  *                   [fsync errors, unlink errors], null for success.
+ *   fsyncSignal(fd) + syncThenLink(fds, fence, from, to, dir, trigger?)
+ *                   two jobs joined on the pool: the first fsyncs fd and
+ *                   records the result in a fence; the second fsyncs fds,
+ *                   waits on its worker for the fence, then links, pulls
+ *                   the trigger and fsyncs dir, each only if everything
+ *                   before succeeded: qmail-queue's last step at
+ *                   concurrency 1 (intd/N's fsync started early, mess/N's
+ *                   at the message's end, then todo/N) with one trip
+ *                   through the event loop instead of two.
  */
 import { closeSync, constants, fsync, openSync } from 'node:fs';
 import { sys, type Fence } from './native.ts';
@@ -66,7 +75,8 @@ function submit(fds: number[], paths: string[], done: (errs: Errs) => void, extr
  * fsync fd in a job of its own that also records the result in a fence, for
  * a later syncThenLink() to wait for on the pool (no trip through the event
  * loop in between). `done` resolves to null or the fsync's Error; `fence`
- * is undefined when no fence could be made (the fsync still runs).
+ * is undefined when none could be made (the fsync still runs) or the job
+ * could not be queued (then nothing may wait for it).
  */
 export function fsyncSignal(fd: number): { fence: Fence | undefined; done: Promise<NodeJS.ErrnoException | null> } {
   let fence: Fence | undefined;
@@ -90,8 +100,8 @@ export function fsyncSignal(fd: number): { fence: Fence | undefined; done: Promi
  * One pool job: fsync each of fds, wait for `wait`'s fsync (fsyncSignal),
  * then, when all of them succeeded, link(from, to), pull the trigger FIFO
  * `trigger` when given (qmail's triggerpull, errors ignored) and fsync
- * directory dir: a queue step whose name must follow durable writes and be durable
- * itself (qmail-queue's todo/N). Resolves to the fds' errors and those of
+ * directory dir: a queue step whose name must follow durable writes and be
+ * durable itself (qmail-queue's todo/N). Resolves to the fds' errors and those of
  * the awaited fsync, the link and the directory's fsync (null: done;
  * ECANCELED: not tried). Never rejects.
  */
