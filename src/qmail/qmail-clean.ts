@@ -8,8 +8,9 @@
  * (cleanRequest: both unlinks, intd/N first, in one pool job, since
  * on a `discard` mount the one that frees the file waits for the device,
  * several hundred microseconds under load) and answered in the
- * order they came, the answers ready together in one write. Every 30
- * requests (and at start) it also sweeps pid/ files older than 36 hours.
+ * order they came, the answers ready together in one write. At start and
+ * then every 31st step of its loop (qmail-clean.c's counter) it also sweeps
+ * pid/ files older than 36 hours.
  *
  * Environment: QMAILHOME. Exit: 111 when QMAILHOME/queue cannot be found,
  * 100 when fd 1 cannot be written, 0 at fd 0's EOF.

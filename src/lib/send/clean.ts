@@ -21,7 +21,7 @@
  *
  * cleanupPid(): qmail-clean also removes pid/ files whose atime is more than
  * OSSIFIED (36 hours) ago, qmail-queue crumbs; it does so at start and then
- * once every 30 requests.
+ * on every 31st step (pidSweeper: qmail-clean.c's loop counter).
  */
 import { opendirSync, statSync, unlinkSync } from 'node:fs';
 import { syncThenUnlink, type Errs } from '../fsyncfd.ts';
