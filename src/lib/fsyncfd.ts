@@ -62,12 +62,17 @@ export function fsyncFds(fds: number[]): Promise<Errs> {
   return new Promise((res) => submit(fds, [], res));
 }
 
-/** sys.syncUnlink, a job that cannot be queued (no thread, no memory) answered as every step failing with that error. */
-function submit(fds: number[], paths: string[], done: (errs: Errs) => void, extra?: Parameters<typeof sys.syncUnlink>[3]): void {
+/**
+ * sys.syncUnlink; false when the job could not be queued (no thread, no
+ * memory), which done() is told (at once) as every step failing with that error.
+ */
+function submit(fds: number[], paths: string[], done: (errs: Errs) => void, extra?: Parameters<typeof sys.syncUnlink>[3]): boolean {
   try {
     sys.syncUnlink(fds, paths, (_e, errs) => done(errs), extra);
+    return true;
   } catch (e) {
     done(Array.from({ length: fds.length + (extra?.link ? 3 : 0) + paths.length }, () => e as NodeJS.ErrnoException));
+    return false;
   }
 }
 
@@ -85,15 +90,12 @@ export function fsyncSignal(fd: number): { fence: Fence | undefined; done: Promi
   } catch {
     fence = undefined;
   }
-  let answer!: (e: NodeJS.ErrnoException | null) => void;
-  const done = new Promise<NodeJS.ErrnoException | null>((res) => (answer = res));
-  try {
-    sys.syncUnlink([fd], [], (_e, errs) => answer(errs[0]), fence ? { signal: fence } : undefined);
-  } catch (e) {
-    answer(e as NodeJS.ErrnoException);
-    fence = undefined; // never signalled: nothing may wait for it
-  }
-  return { fence, done };
+  let queued = true;
+  const done = new Promise<NodeJS.ErrnoException | null>((res) => {
+    queued = submit([fd], [], (errs) => res(errs[0]), fence ? { signal: fence } : undefined);
+  });
+  // a job that was not queued never signals: nothing may wait for it
+  return { fence: queued ? fence : undefined, done };
 }
 
 /**
@@ -101,9 +103,9 @@ export function fsyncSignal(fd: number): { fence: Fence | undefined; done: Promi
  * then, when all of them succeeded, link(from, to), pull the trigger FIFO
  * `trigger` when given (qmail's triggerpull, errors ignored) and fsync
  * directory dir: a queue step whose name must follow durable writes and be
- * durable itself (qmail-queue's todo/N). Resolves to the fds' errors and those of
- * the awaited fsync, the link and the directory's fsync (null: done;
- * ECANCELED: not tried). Never rejects.
+ * durable itself (qmail-queue's todo/N). Resolves to the fds' errors and
+ * those of the awaited fsync, the link and the directory's fsync (null:
+ * done; ECANCELED: not tried). Never rejects.
  */
 export function syncThenLink(
   fds: number[],

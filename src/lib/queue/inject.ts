@@ -269,13 +269,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
   const dropIntd = (): void => {
     unmakeIntd();
     madeIntd = false;
-    if (intdFd >= 0) {
-      try {
-        closeSync(intdFd);
-      } catch {
-        /* nothing to do */
-      }
-    }
+    if (intdFd >= 0) closeQuietly(intdFd);
     intdFd = -1;
   };
   const cleanup = (): void => {
