@@ -551,22 +551,17 @@ async function main(): Promise<void> {
         if (!pf || i !== r || j !== r) return '';
         return `, ours/Postfix ${(ACCEPT ? acc.get(s)![i] / pfAcc.get(s)![j] : e2e.get(s)![i] / pfE2e.get(s)![j]).toFixed(2)}`;
       };
-      const ours = async (): Promise<void> => {
-        const [a, e, b] = await run(s).catch(failed('', s));
-        acc.get(s)!.push(a);
-        e2e.get(s)!.push(e);
-        busy.get(s)!.push(b);
-        console.log(`run ${r + 1} -s ${String(s).padStart(2)}: ours:    accepted ${a.toFixed(0)}/s${inMaildir(e)}, machine CPU ${b.toFixed(2)} s/1000 msgs${ratio()}`);
+      /** One system's row: measured, recorded into its three series, printed. */
+      const row = async (who: string, measure: () => Promise<[number, number, number]>, into: Array<Map<number, number[]>>): Promise<void> => {
+        const x = await measure();
+        into.forEach((m, k) => m.get(s)!.push(x[k]));
+        console.log(`run ${r + 1} -s ${String(s).padStart(2)}: ${who} accepted ${x[0].toFixed(0)}/s${inMaildir(x[1])}, machine CPU ${x[2].toFixed(2)} s/1000 msgs${ratio()}`);
       };
+      const ours = (): Promise<void> => row('ours:   ', () => run(s).catch(failed('', s)), [acc, e2e, busy]);
       const theirs = async (): Promise<void> => {
-        if (!pf) return;
-        const [pa, pe, pb] = await pf.row(s).catch(failed('postfix ', s));
-        pfAcc.get(s)!.push(pa);
-        pfE2e.get(s)!.push(pe);
-        pfBusy.get(s)!.push(pb);
-        console.log(`run ${r + 1} -s ${String(s).padStart(2)}: Postfix: accepted ${pa.toFixed(0)}/s${inMaildir(pe)}, machine CPU ${pb.toFixed(2)} s/1000 msgs${ratio()}`);
+        if (pf) await row('Postfix:', () => pf.row(s).catch(failed('postfix ', s)), [pfAcc, pfE2e, pfBusy]);
       };
-      for (const row of r % 2 === 0 ? [ours, theirs] : [theirs, ours]) await row();
+      for (const next of r % 2 === 0 ? [ours, theirs] : [theirs, ours]) await next();
     }
   }
   const med = (xs: number[]): number => median(xs.filter((x) => !Number.isNaN(x))) ?? NaN;
