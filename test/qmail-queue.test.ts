@@ -289,7 +289,7 @@ describe('qmail-queue (program)', () => {
     expect(mess).toMatch(new RegExp(`^Received: \\(qmail ${m![2]} invoked by uid ${m![1]}\\); \\d{1,2} [A-Z][a-z]{2} \\d{4} \\d\\d:\\d\\d:\\d\\d -0000\\nSubject: x\\n\\nhello\\n$`));
   });
 
-  it('makes the todo/N link durable before it exits 0: fsync of todo/ after the link (strace)', async (ctx) => {
+  it('makes the todo/N link durable before it exits 0: fsync of todo/ after the link, mess/N and intd/N closed before it (strace)', async (ctx) => {
     if (!(await canStrace())) return ctx.skip('strace cannot trace here (missing, or ptrace not allowed)');
     const h = home();
     const q = `${h}/queue`;
@@ -297,12 +297,22 @@ describe('qmail-queue (program)', () => {
     writeFileSync(ef, 'Fme@x.example\0Tyou@y.example\0\0');
     const out = `${tmpdir()}/strace`;
     const fd = openSync(ef, 'r');
-    const child = spawn('strace', ['-f', '-qq', '-o', out, '-e', 'trace=openat,link,linkat,fsync', ours('qmail-queue')], { stdio: ['pipe', fd, 'inherit'], env: { ...process.env, QMAILHOME: h } });
+    const child = spawn('strace', ['-f', '-qq', '-o', out, '-e', 'trace=openat,link,linkat,fsync,close', ours('qmail-queue')], { stdio: ['pipe', fd, 'inherit'], env: { ...process.env, QMAILHOME: h } });
     closeSync(fd);
     child.stdin!.end('Subject: x\n\nhello\n');
     expect(await new Promise((res) => child.on('close', res))).toBe(0);
     const [id] = readdirSync(`${q}/todo`);
     expect(fsyncedAfterLink(out, `${q}/todo/${id}`, `${q}/todo`)).toBe(true);
+    // closed before the link: a close after qmail-send removed the files would free them on the server's event loop
+    const lines = readFileSync(out, 'latin1').split('\n');
+    const link = lines.findIndex((l) => /\blink(at)?\(/.test(l) && l.includes(`"${q}/todo/${id}"`));
+    for (const made of [`${q}/pid/`, `${q}/intd/${id}"`]) {
+      const open = lines.findIndex((l) => l.includes(`openat(AT_FDCWD, "${made}`) && / = \d+$/.test(l));
+      const fd = / = (\d+)$/.exec(lines[open])![1];
+      const close = lines.findIndex((l, i) => i > open && new RegExp(`\\bclose\\(${fd}\\) += 0$`).test(l));
+      expect(close, made).toBeGreaterThan(open);
+      expect(close, made).toBeLessThan(link);
+    }
   });
 
   it('exits 91, 11, 54, 61, 62 without diagnostics and leaves no files', async () => {

@@ -81,8 +81,20 @@
  * A crash meanwhile leaves mess/N and intd/N without todo/N: the same
  * leftovers the original's crash between steps 5 and 6 leaves, removed by
  * qmail-send's 36-hour cleanup.
+ *
+ * Descriptors: mess/N's and intd/N's are closed as soon as their fsyncs
+ * have succeeded, before the link (the original keeps them to its exit).
+ * From the link on, qmail-send may preprocess the message and have intd/N
+ * and todo/N removed, and later mess/N; a close after that would be the
+ * file's last reference and free it right there, on the server's event
+ * loop, which on a `discard` mount waits for the device's discard (seen
+ * in profiles at concurrency 10, where sessions wait for todo/'s shared
+ * fsync after the trigger). In the one-job path the job ends right after
+ * the trigger with todo/'s fsync, well before qmail-send can have
+ * preprocessed the message (two fsyncs of its own), and the descriptors
+ * are closed as soon as it answers.
  */
-import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, linkSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, linkSync, openSync, statSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
 import { writeAll } from '../strerr.ts';
 import { fsyncDir, fsyncFds, fsyncGrouped, fsyncSignal, syncThenLink } from '../fsyncfd.ts';
 import { date822fmt } from '../qmaildate.ts';
@@ -206,6 +218,12 @@ export function triggerPull(queue: string): void {
 }
 const ONE_BYTE = Buffer.alloc(1);
 
+/** Truncate a file this call made, through its descriptor while open, else by name (cleanup after the descriptors were closed). Throws. */
+function truncateMade(fd: number, path: string): void {
+  if (fd >= 0) ftruncateSync(fd, 0);
+  else truncateSync(path, 0);
+}
+
 /** close(2), errors ignored (nothing left to do about them). */
 function closeQuietly(fd: number): void {
   try {
@@ -257,7 +275,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
   const unmakeIntd = (): boolean => {
     if (!madeIntd) return true;
     try {
-      ftruncateSync(intdFd, 0);
+      truncateMade(intdFd, intdfn);
       unlinkSync(intdfn);
     } catch {
       return false;
@@ -276,7 +294,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     if (!unmakeIntd()) return;
     if (madeMess) {
       try {
-        ftruncateSync(messFd, 0);
+        truncateMade(messFd, messfn);
         unlinkSync(messfn);
       } catch {
         /* qmail-send's cleanup will find it */
@@ -382,6 +400,10 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
       const [messErr, intdErr] = await Promise.all([fsyncGrouped(messFd), fsyncGrouped(intdFd)]);
       if (messErr || intdErr) throw new Fail(QQ.WRITE);
     }
+    // both files are on disk: close them now, while nothing else can have unlinked them (see "Descriptors")
+    closeQuietly(messFd);
+    closeQuietly(intdFd);
+    messFd = intdFd = -1;
 
     // 6. todo/N: queued
     try {
