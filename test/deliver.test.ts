@@ -42,10 +42,16 @@ describe('maildir delivery', () => {
     const d = tmpdir('md-sync-');
     for (const x of ['', '/tmp', '/new', '/cur']) mkdirSync(`${d}/Maildir${x}`);
     const out = `${d}/strace`;
-    const code = `const { maildirDeliver } = await import(${JSON.stringify(`${ROOT}/src/lib/deliver/maildir.ts`)}); const r = await maildirDeliver(${JSON.stringify(`${d}/Maildir`)}, Buffer.from('x\\n'), { host: 'h.example' }); process.stdout.write(r.ok ? r.file : r.text);`;
+    // one delivery alone (one pool job), then three at once (grouped fsyncs)
+    const code = `const { maildirDeliver } = await import(${JSON.stringify(`${ROOT}/src/lib/deliver/maildir.ts`)}); const one = () => maildirDeliver(${JSON.stringify(`${d}/Maildir`)}, Buffer.from('x\\n'), { host: 'h.example' }); const rs = [await one(), ...(await Promise.all([one(), one(), one()]))]; process.stdout.write(rs.map((r) => r.ok ? r.file : r.text).join(' '));`;
     const r = await execa('strace', ['-f', '-qq', '-o', out, '-e', 'trace=openat,link,linkat,fsync', NODE, '--input-type=module', '-e', code], { reject: false });
-    expect(r.stdout).toMatch(/^new\//);
-    expect(fsyncedAfterLink(out, `${d}/Maildir/${r.stdout}`, `${d}/Maildir/new`)).toBe(true);
+    const files = r.stdout.split(' ');
+    expect(files).toHaveLength(4);
+    for (const f of files) {
+      expect(f).toMatch(/^new\//);
+      expect(fsyncedAfterLink(out, `${d}/Maildir/${f}`, `${d}/Maildir/new`)).toBe(true);
+    }
+    expect(readdirSync(`${d}/Maildir/tmp`)).toEqual([]);
   });
 
   it('writes tmp/TIME.PID.HOST, links it into new/ and leaves tmp/ empty', async () => {
@@ -248,7 +254,7 @@ describe('fsyncFds (one pool job for several fsyncs)', () => {
     }
   });
 
-  it('fsyncSignal + syncThenLink: the link and the directory fsync wait, on the pool, for the earlier job\'s fsync; any failure before the link cancels it', async () => {
+  it('fsyncSignal + syncThenLink: the link, the directory fsync and the unlinks wait, on the pool, for the earlier job\'s fsync; any failure before the link cancels them', async () => {
     const d = tmpdir('synclink-');
     const a = openSync(`${d}/a`, 'w');
     const b = openSync(`${d}/b`, 'w');
@@ -258,24 +264,30 @@ describe('fsyncFds (one pool job for several fsyncs)', () => {
       writeFileSync(b, 'b');
       const early = fsyncSignal(a);
       expect(early.fence).toBeDefined();
-      const res = await syncThenLink([b], early.fence, `${d}/a`, `${d}/a2`, d);
+      const res = await syncThenLink([b], { wait: early.fence, from: `${d}/a`, to: `${d}/a2`, dir: d });
       expect(await early.done).toBe(null);
-      expect(res).toEqual({ fsync: [null], waited: null, link: null, dir: null });
+      expect(res).toEqual({ fsync: [null], waited: null, link: null, dir: null, unlink: [] });
       expect(readFileSync(`${d}/a2`, 'latin1')).toBe('a');
       // the awaited fsync failed (a pipe: EINVAL): no link
       const bad = fsyncSignal(r);
-      const res2 = await syncThenLink([b], bad.fence, `${d}/a`, `${d}/a3`, d);
+      const res2 = await syncThenLink([b], { wait: bad.fence, from: `${d}/a`, to: `${d}/a3`, dir: d, unlink: [`${d}/b`] });
       expect((await bad.done)?.code).toBe('EINVAL');
-      expect([res2.waited?.code, res2.link?.code, res2.dir?.code]).toEqual(['EINVAL', 'ECANCELED', 'ECANCELED']);
+      expect([res2.waited?.code, res2.link?.code, res2.dir?.code, res2.unlink[0]?.code]).toEqual(['EINVAL', 'ECANCELED', 'ECANCELED', 'ECANCELED']);
       expect(existsSync(`${d}/a3`)).toBe(false);
+      expect(existsSync(`${d}/b`)).toBe(true);
       // the link fails (the name exists): no directory fsync; and without a fence nothing is awaited
-      const res3 = await syncThenLink([b], undefined, `${d}/a`, `${d}/a2`, d);
-      expect([res3.fsync[0], res3.waited, res3.link?.code, res3.dir?.code]).toEqual([null, null, 'EEXIST', 'ECANCELED']);
+      const res3 = await syncThenLink([b], { from: `${d}/a`, to: `${d}/a2`, dir: d, unlink: [`${d}/b`] });
+      expect([res3.fsync[0], res3.waited, res3.link?.code, res3.dir?.code, res3.unlink[0]?.code]).toEqual([null, null, 'EEXIST', 'ECANCELED', 'ECANCELED']);
+      // everything succeeds: then the unlinks, in order (the maildir's tmp/NAME after its link into new/)
+      writeFileSync(`${d}/c`, 'c');
+      const res4 = await syncThenLink([b], { from: `${d}/c`, to: `${d}/c2`, dir: d, unlink: [`${d}/c`, `${d}/none`] });
+      expect([res4.link, res4.dir, res4.unlink[0], res4.unlink[1]?.code]).toEqual([null, null, null, 'ENOENT']);
+      expect([existsSync(`${d}/c`), readFileSync(`${d}/c2`, 'latin1')]).toEqual([false, 'c']);
       // many at once: every waiting job is answered
       const many = await Promise.all(
         Array.from({ length: 12 }, async (_, i) => {
           const e = fsyncSignal(a);
-          const x = await syncThenLink([b], e.fence, `${d}/a`, `${d}/m${i}`, d);
+          const x = await syncThenLink([b], { wait: e.fence, from: `${d}/a`, to: `${d}/m${i}`, dir: d });
           await e.done;
           return x.link;
         }),

@@ -39,15 +39,20 @@
  *                   unlinks that free files and so wait for the device's
  *                   discard on a `discard` mount; resolves to
  *                   [fsync errors, unlink errors], null for success.
- *   fsyncSignal(fd) + syncThenLink(fds, fence, from, to, dir, trigger?)
+ *   syncThenLink(fds, {from, to, dir, wait?, trigger?, unlink?})
+ *                   one job: fsync fds, then link, pull the trigger,
+ *                   fsync dir and unlink, each only if everything before
+ *                   succeeded: a maildir delivery's last steps (tmp/NAME's
+ *                   fsync, the link into new/, new/'s fsync, tmp/NAME's
+ *                   unlink) when it is the only one in progress.
+ *   fsyncSignal(fd) + syncThenLink(fds, {wait: fence, ...})
  *                   two jobs joined on the pool: the first fsyncs fd and
- *                   records the result in a fence; the second fsyncs fds,
- *                   waits on its worker for the fence, then links, pulls
- *                   the trigger and fsyncs dir, each only if everything
- *                   before succeeded: qmail-queue's last step at
- *                   concurrency 1 (intd/N's fsync started early, mess/N's
- *                   at the message's end, then todo/N) with one trip
- *                   through the event loop instead of two.
+ *                   records the result in a fence; the second waits on its
+ *                   worker for the fence after its own fsyncs:
+ *                   qmail-queue's last step at concurrency 1 (intd/N's
+ *                   fsync started early, mess/N's at the message's end,
+ *                   then todo/N) with one trip through the event loop
+ *                   instead of two.
  */
 import { closeSync, constants, fsync, openSync } from 'node:fs';
 import { sys, type Fence } from './native.ts';
@@ -98,30 +103,42 @@ export function fsyncSignal(fd: number): { fence: Fence | undefined; done: Promi
   return { fence: queued ? fence : undefined, done };
 }
 
+/** The link step of syncThenLink (see there). */
+export interface LinkStep {
+  /** a fence from fsyncSignal() whose fsync must have succeeded too */
+  wait?: Fence;
+  from: string;
+  to: string;
+  /** the directory of `to`, fsynced after the link */
+  dir: string;
+  /** a FIFO to pull (qmail's triggerpull: one byte, O_NONBLOCK, errors ignored) right after the link */
+  trigger?: string;
+  /** 0 to 8 paths to unlink, in order, once everything before succeeded (ENOENT counts as done) */
+  unlink?: string[];
+}
+
 /**
  * One pool job: fsync each of fds, wait for `wait`'s fsync (fsyncSignal),
  * then, when all of them succeeded, link(from, to), pull the trigger FIFO
- * `trigger` when given (qmail's triggerpull, errors ignored) and fsync
- * directory dir: a queue step whose name must follow durable writes and be
- * durable itself (qmail-queue's todo/N). Resolves to the fds' errors and
- * those of the awaited fsync, the link and the directory's fsync (null:
+ * `trigger` when given (qmail's triggerpull, errors ignored), fsync
+ * directory dir, and unlink the `unlink` paths: a step whose name must
+ * follow durable writes and be durable itself (qmail-queue's todo/N, a
+ * maildir's new/NAME). Resolves to the fds' errors and those of the
+ * awaited fsync, the link, the directory's fsync and each unlink (null:
  * done; ECANCELED: not tried). Never rejects.
  */
 export function syncThenLink(
   fds: number[],
-  wait: Fence | undefined,
-  from: string,
-  to: string,
-  dir: string,
-  trigger?: string,
-): Promise<{ fsync: Errs; waited: NodeJS.ErrnoException | null; link: NodeJS.ErrnoException | null; dir: NodeJS.ErrnoException | null }> {
+  step: LinkStep,
+): Promise<{ fsync: Errs; waited: NodeJS.ErrnoException | null; link: NodeJS.ErrnoException | null; dir: NodeJS.ErrnoException | null; unlink: Errs }> {
+  const { wait, from, to, dir, trigger } = step;
   return new Promise((res) =>
     submit(
       fds,
-      [],
+      step.unlink ?? [],
       (errs) => {
         const n = fds.length;
-        res({ fsync: errs.slice(0, n), waited: errs[n], link: errs[n + 1], dir: errs[n + 2] });
+        res({ fsync: errs.slice(0, n), waited: errs[n], link: errs[n + 1], dir: errs[n + 2], unlink: errs.slice(n + 3) });
       },
       { ...(wait ? { wait } : {}), link: trigger === undefined ? [from, to, dir] : [from, to, dir, trigger] },
     ),

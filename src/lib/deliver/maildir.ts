@@ -27,6 +27,11 @@
  *     fsync fail (or the 24-hour timer fire meanwhile), new/NAME is
  *     unlinked again and the delivery fails (a duplicate at worst, never a
  *     lost message). Then unlink tmp/NAME. Any failure unlinks tmp/NAME.
+ *     When no other delivery of this process is past its write, step 3's
+ *     fsync and step 4 (the link, new/'s fsync, tmp/NAME's unlink) run as
+ *     one pool job (fsyncfd.ts syncThenLink) and the descriptor is closed
+ *     after it, its status still counting: one trip through the pool and
+ *     the event loop instead of two, where there is no group to share.
  *
  * Every failure is temporary (qmail-local exits 111 with the text); message
  * read errors say "Unable to read message. (#4.3.0)".
@@ -44,7 +49,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errCode } from '../errstr.ts';
 import { writeAll } from '../strerr.ts';
-import { fsyncDir, fsyncGrouped } from '../fsyncfd.ts';
+import { fsyncDir, fsyncGrouped, syncThenLink } from '../fsyncfd.ts';
 import { drainSource, type ByteSource } from '../queue/source.ts';
 import { isTempErrno } from './errtemp.ts';
 
@@ -67,6 +72,8 @@ export interface MaildirOptions {
 export const MAILDIR_TIMEOUT_MS = 86400 * 1000;
 
 let deliveries = 0;
+/** Deliveries of this process now past their write and not yet done (see oneJob). */
+let syncingNow = 0;
 
 /** The unique part for this process's next delivery: PID, then PID_1, PID_2, ... */
 function nextUniq(): string {
@@ -133,20 +140,45 @@ export async function maildirDeliver(dir: string, message: Uint8Array | ByteSour
   };
   const dead: DeliveryResult = { ok: false, text: TIMEOUT };
 
-  /** Steps 3 and 4; after the timer has fired, every step is skipped. */
-  const finish = async (): Promise<DeliveryResult> => {
+  /** Undo the link into new/ (its fsync failed, or the timer fired meanwhile) and fail. */
+  const unlinkNew = (): DeliveryResult => {
     try {
-      if (message instanceof Uint8Array) {
-        writeAll(fd, opts.prefix && opts.prefix.length > 0 ? Buffer.concat([opts.prefix, message]) : message);
-      } else {
-        if (opts.prefix) writeAll(fd, opts.prefix);
-        const put = (b: Uint8Array): void => {
-          if (timedOut) throw new Error('maildir delivery timed out');
-          writeAll(fd, b);
-        };
-        if (await drainSource(message, put)) return fail('Unable to read message. (#4.3.0)');
+      unlinkSync(`${dir}/new/${name}`);
+    } catch {
+      /* a reader took it already: delivered, maybe twice after the retry */
+    }
+    return timedOut ? dead : fail();
+  };
+
+  /**
+   * Step 4 with the fsync before it as one pool job (fsyncfd.ts
+   * syncThenLink): tmp/NAME's fsync, the link, new/'s fsync and tmp/NAME's
+   * unlink, each only once the one before succeeded; then the close, whose
+   * status still counts. Used when no other delivery of this process is
+   * at that step, so there is no group to share new/'s fsync with: one
+   * trip through the pool and the event loop instead of two.
+   */
+  const oneJob = async (): Promise<DeliveryResult> => {
+    syncing = true;
+    const r = await syncThenLink([fd], { from: tmp, to: `${dir}/new/${name}`, dir: `${dir}/new`, unlink: [tmp] });
+    syncing = false;
+    let closed = true;
+    if (fdOpen) {
+      fdOpen = false;
+      try {
+        closeSync(fd);
+      } catch {
+        closed = false;
       }
-      if (timedOut) return dead;
+    }
+    if (r.fsync[0] || r.link) return timedOut ? dead : fail();
+    if (r.dir || timedOut || !closed) return unlinkNew();
+    return { ok: true, file: `new/${name}` };
+  };
+
+  /** Step 4 with the fsync before it, through fsyncfd.ts's groups (other deliveries of this process are at it too). */
+  const grouped = async (): Promise<DeliveryResult> => {
+    try {
       syncing = true;
       const e = await fsyncGrouped(fd);
       if (e) throw e;
@@ -165,20 +197,42 @@ export async function maildirDeliver(dir: string, message: Uint8Array | ByteSour
     } catch {
       return fail();
     }
-    if ((await fsyncDir(`${dir}/new`)) !== null || timedOut) {
-      try {
-        unlinkSync(`${dir}/new/${name}`);
-      } catch {
-        /* a reader took it already: delivered, maybe twice after the retry */
-      }
-      return timedOut ? dead : fail();
-    }
+    if ((await fsyncDir(`${dir}/new`)) !== null || timedOut) return unlinkNew();
     try {
       unlinkSync(tmp);
     } catch {
       /* delivered; tmp/ cleanup is the reader's (36 hours) */
     }
     return { ok: true, file: `new/${name}` };
+  };
+
+  /** Steps 3 and 4; after the timer has fired, every step is skipped. */
+  const finish = async (): Promise<DeliveryResult> => {
+    try {
+      if (message instanceof Uint8Array) {
+        writeAll(fd, opts.prefix && opts.prefix.length > 0 ? Buffer.concat([opts.prefix, message]) : message);
+      } else {
+        if (opts.prefix) writeAll(fd, opts.prefix);
+        const put = (b: Uint8Array): void => {
+          if (timedOut) throw new Error('maildir delivery timed out');
+          writeAll(fd, b);
+        };
+        if (await drainSource(message, put)) {
+          closeFd();
+          return fail('Unable to read message. (#4.3.0)');
+        }
+      }
+    } catch {
+      closeFd();
+      return timedOut ? dead : fail();
+    }
+    if (timedOut) return dead; // the timer closed fd
+    syncingNow++;
+    try {
+      return syncingNow === 1 ? await oneJob() : await grouped();
+    } finally {
+      syncingNow--;
+    }
   };
 
   let timer: NodeJS.Timeout | undefined;

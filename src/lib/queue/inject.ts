@@ -377,7 +377,7 @@ export async function queueInject(opts: InjectOptions, message: Uint8Array | Byt
     // 5. intd/N, then both fsyncs (see the module comment)
     if (early?.fence) {
       // 5-7 as one pool job: mess/N's fsync, intd/N's awaited there, the link, todo/'s fsync
-      const r = await syncThenLink([messFd], early.fence, intdfn, todofn, `${q}/todo`, `${q}/lock/trigger`);
+      const r = await syncThenLink([messFd], { wait: early.fence, from: intdfn, to: todofn, dir: `${q}/todo`, trigger: `${q}/lock/trigger` });
       await early.done;
       early = undefined;
       if (r.fsync[0] || r.waited) throw new Fail(QQ.WRITE);
