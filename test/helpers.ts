@@ -128,16 +128,53 @@ export async function canStrace(): Promise<boolean> {
   return r?.exitCode === 0;
 }
 
+/** One system call in an `strace -f` output file: its name, arguments, result, and the line numbers where it started and where it returned. */
+export interface TracedCall {
+  call: string;
+  args: string;
+  ret: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * The system calls of an `strace -f -o FILE` output file in the order they
+ * returned, with the `<unfinished ...>` / `<... resumed>` halves that strace
+ * writes when threads interleave joined into one call.
+ */
+export function straceCalls(traceFile: string): TracedCall[] {
+  const lines = readFileSync(traceFile, 'latin1').split('\n');
+  const open = new Map<string, { call: string; args: string; start: number }>();
+  const calls: TracedCall[] = [];
+  lines.forEach((l, i) => {
+    const un = /^(\d+) +(\w+)\((.*) <unfinished \.\.\.>$/.exec(l);
+    if (un) {
+      open.set(`${un[1]} ${un[2]}`, { call: un[2], args: un[3], start: i });
+      return;
+    }
+    const re = /^(\d+) +<\.\.\. (\w+) resumed>(.*)\) += (.*)$/.exec(l);
+    if (re) {
+      const o = open.get(`${re[1]} ${re[2]}`);
+      open.delete(`${re[1]} ${re[2]}`);
+      if (o) calls.push({ call: o.call, args: o.args + re[3], ret: re[4], start: o.start, end: i });
+      return;
+    }
+    const whole = /^(?:\d+ +)?(\w+)\((.*)\) += (.*)$/.exec(l);
+    if (whole) calls.push({ call: whole[1], args: whole[2], ret: whole[3], start: i, end: i });
+  });
+  return calls;
+}
+
 /**
  * In an `strace -f -e trace=openat,link,linkat,fsync` output file: whether
- * the successful link to `target` is followed by a successful fsync of a
- * descriptor opened (O_DIRECTORY) on directory `dir`.
+ * the successful link to `target` is followed by a successful fsync, started
+ * after the link returned, of a descriptor opened (O_DIRECTORY) on directory
+ * `dir`.
  */
 export function fsyncedAfterLink(traceFile: string, target: string, dir: string): boolean {
-  const lines = readFileSync(traceFile, 'latin1').split('\n');
-  const link = lines.findIndex((l) => /\blink(at)?\(/.test(l) && l.includes(`"${target}"`) && / += 0$/.test(l));
-  if (link < 0) return false;
-  const esc = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const fds = new Set(lines.flatMap((l) => new RegExp(`openat\\(AT_FDCWD, "${esc(dir)}", [^)]*O_DIRECTORY[^)]*\\) += (\\d+)$`).exec(l)?.[1] ?? []));
-  return lines.slice(link + 1).some((l) => [...fds].some((fd) => new RegExp(`fsync\\(${fd}\\) += 0$`).test(l)));
+  const calls = straceCalls(traceFile);
+  const link = calls.find((c) => /^link(at)?$/.test(c.call) && c.args.includes(`"${target}"`) && c.ret === '0');
+  if (!link) return false;
+  const fds = new Set(calls.filter((c) => c.call === 'openat' && c.args.startsWith(`AT_FDCWD, "${dir}", `) && c.args.includes('O_DIRECTORY') && /^\d+$/.test(c.ret)).map((c) => c.ret));
+  return calls.some((c) => c.call === 'fsync' && fds.has(c.args) && c.ret === '0' && c.start > link.end);
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { canStrace, fsyncedAfterLink, ours, tmpdir, isRoot } from './helpers.ts';
+import { canStrace, fsyncedAfterLink, ours, straceCalls, tmpdir, isRoot } from './helpers.ts';
 import { queueCreate } from '../src/lib/queue/create.ts';
 import { queueInject, receivedLine } from '../src/lib/queue/inject.ts';
 import { bufferSource } from '../src/lib/queue/source.ts';
@@ -304,14 +304,13 @@ describe('qmail-queue (program)', () => {
     const [id] = readdirSync(`${q}/todo`);
     expect(fsyncedAfterLink(out, `${q}/todo/${id}`, `${q}/todo`)).toBe(true);
     // closed before the link: a close after qmail-send removed the files would free them on the server's event loop
-    const lines = readFileSync(out, 'latin1').split('\n');
-    const link = lines.findIndex((l) => /\blink(at)?\(/.test(l) && l.includes(`"${q}/todo/${id}"`));
+    const calls = straceCalls(out);
+    const link = calls.find((c) => c.call === 'link' && c.args.includes(`"${q}/todo/${id}"`))!;
     for (const made of [`${q}/pid/`, `${q}/intd/${id}"`]) {
-      const open = lines.findIndex((l) => l.includes(`openat(AT_FDCWD, "${made}`) && / = \d+$/.test(l));
-      const fd = / = (\d+)$/.exec(lines[open])![1];
-      const close = lines.findIndex((l, i) => i > open && new RegExp(`\\bclose\\(${fd}\\) += 0$`).test(l));
-      expect(close, made).toBeGreaterThan(open);
-      expect(close, made).toBeLessThan(link);
+      const open = calls.find((c) => c.call === 'openat' && c.args.startsWith(`AT_FDCWD, "${made}`) && /^\d+$/.test(c.ret))!;
+      const close = calls.find((c) => c.call === 'close' && c.args === open.ret && c.start > open.end);
+      expect(close?.ret, made).toBe('0');
+      expect(close!.end, made).toBeLessThan(link.start);
     }
   });
 
