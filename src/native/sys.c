@@ -664,7 +664,7 @@ static struct fence *fence_of(napi_env env, napi_value v) {
 
 /*
  * syncUnlink's 4th argument: { signal?: fence, wait?: fence, link?: [from,
- * to, dir] }; 0, or -1 with a TypeError thrown.
+ * to, dir, trigger?] }; 0, or -1 with a TypeError thrown.
  */
 static int sync_extra(napi_env env, napi_value o, struct syncreq *r) {
   napi_value v, x;

@@ -121,13 +121,15 @@ export async function maildirDeliver(dir: string, message: Uint8Array | ByteSour
   let timedOut = false;
   let fdOpen = true;
   let syncing = false;
-  const closeFd = (): void => {
-    if (!fdOpen) return;
+  /** Close fd once; false when that close(2) failed (NFS dorks: its status counts where the delivery can still fail). */
+  const closeFd = (): boolean => {
+    if (!fdOpen) return true;
     fdOpen = false;
     try {
       closeSync(fd);
+      return true;
     } catch {
-      /* already failing */
+      return false;
     }
   };
   const fail = (text = TEMP): DeliveryResult => {
@@ -162,15 +164,7 @@ export async function maildirDeliver(dir: string, message: Uint8Array | ByteSour
     syncing = true;
     const r = await syncThenLink([fd], { from: tmp, to: `${dir}/new/${name}`, dir: `${dir}/new`, unlink: [tmp] });
     syncing = false;
-    let closed = true;
-    if (fdOpen) {
-      fdOpen = false;
-      try {
-        closeSync(fd);
-      } catch {
-        closed = false;
-      }
-    }
+    const closed = closeFd();
     if (r.fsync[0] || r.link) return timedOut ? dead : fail();
     if (r.dir || timedOut || !closed) return unlinkNew();
     return { ok: true, file: `new/${name}` };
@@ -184,8 +178,7 @@ export async function maildirDeliver(dir: string, message: Uint8Array | ByteSour
       if (e) throw e;
       syncing = false;
       if (timedOut) return dead;
-      fdOpen = false;
-      closeSync(fd); // NFS dorks: close's status counts
+      if (!closeFd()) return fail();
     } catch {
       return timedOut ? dead : fail();
     } finally {
